@@ -1,0 +1,279 @@
+"""The demand model of the spec: a mixture of multinomial logits over buyer segments.
+
+For segment ``s`` and a bundle with SKU set ``S`` and price ``p`` (CNY)::
+
+    u_s = intercept_s + sum_{i in S} appeal_s[i] + size_coef_s * (|S| - 1)
+          + span_bonus_s * (zones in S - 1) - price_coef_s * p
+
+and no bundle has utility 0. ``DemandModel`` holds the coefficients; :mod:`models.mnl` turns
+utilities into choice probabilities, attach rates, margins and elasticities.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from models.errors import InputError
+
+__all__ = ["Segment", "DemandModel", "UTILITY_CLIP"]
+
+# exp() of a utility below -UTILITY_CLIP is zero for every purpose here (e^-500 ~ 1e-217);
+# clipping keeps numpy from raising on underflow or overflow.
+UTILITY_CLIP = 500.0
+
+_SHARE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One group of car buyers with its own share and demand coefficients.
+
+    ``price_coef`` is in utility per CNY and is >= 0 (demand never rises with price).
+    """
+
+    name: str
+    share: float
+    intercept: float
+    price_coef: float
+    appeal: Mapping[str, float]
+    size_coef: float = 0.0
+    span_bonus: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "appeal", MappingProxyType(dict(self.appeal)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "share": self.share,
+            "intercept": self.intercept,
+            "price_coef": self.price_coef,
+            "size_coef": self.size_coef,
+            "span_bonus": self.span_bonus,
+            "appeal": dict(self.appeal),
+        }
+
+
+@dataclass(frozen=True)
+class DemandModel:
+    """A mixture of multinomial logits: segments with shares summing to 1.
+
+    Arrays returned by the methods are oriented with segments as the last axis.
+    """
+
+    segments: tuple[Segment, ...]
+    currency: str = "CNY"
+    fit: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segments", tuple(self.segments))
+        object.__setattr__(self, "fit", MappingProxyType(dict(self.fit)))
+
+    # -- vectors over segments ------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.segments)
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Segment shares of car buyers, shape (segments,), summing to 1."""
+        return np.array([s.share for s in self.segments], dtype=float)
+
+    @property
+    def intercepts(self) -> np.ndarray:
+        return np.array([s.intercept for s in self.segments], dtype=float)
+
+    @property
+    def price_coefs(self) -> np.ndarray:
+        """Utility lost per CNY of price, shape (segments,)."""
+        return np.array([s.price_coef for s in self.segments], dtype=float)
+
+    @property
+    def size_coefs(self) -> np.ndarray:
+        return np.array([s.size_coef for s in self.segments], dtype=float)
+
+    @property
+    def span_bonuses(self) -> np.ndarray:
+        return np.array([s.span_bonus for s in self.segments], dtype=float)
+
+    def appeal_matrix(self, skus: Sequence[str]) -> np.ndarray:
+        """Appeals aligned to ``skus``: shape (len(skus), segments).
+
+        Raises
+        ------
+        InputError
+            If a SKU has no appeal in some segment.
+        """
+        out = np.empty((len(skus), len(self.segments)))
+        for j, seg in enumerate(self.segments):
+            for i, sku in enumerate(skus):
+                if sku not in seg.appeal:
+                    raise InputError(
+                        "model.json",
+                        f"segment {seg.name!r} has no appeal for active SKU {sku!r}; "
+                        "every active SKU needs an appeal in every segment",
+                    )
+                out[i, j] = seg.appeal[sku]
+        return out
+
+    # -- utilities ------------------------------------------------------------------------
+    def composition_utility(self, incidence: np.ndarray, zone_counts: np.ndarray, skus: Sequence[str]) -> np.ndarray:
+        """Utility of each SKU set before price: shape (sets, segments).
+
+        Parameters
+        ----------
+        incidence : (sets, len(skus)) array of 0/1, which SKUs each set holds.
+        zone_counts : (sets,) number of distinct zones in each set.
+        skus : the SKU codes that the incidence columns stand for.
+        """
+        incidence = np.asarray(incidence, dtype=float)
+        sizes = incidence.sum(axis=1)
+        return (
+            self.intercepts[None, :]
+            + incidence @ self.appeal_matrix(skus)
+            + np.outer(sizes - 1.0, self.size_coefs)
+            + np.outer(np.asarray(zone_counts, dtype=float) - 1.0, self.span_bonuses)
+        )
+
+    def utility(self, composition_utility: np.ndarray, prices: np.ndarray) -> np.ndarray:
+        """Full utility ``u = composition_utility - price_coef * price``: shape (bundles, segments).
+
+        ``prices`` is in CNY, shape (bundles,).
+        """
+        return np.asarray(composition_utility, float) - np.outer(np.asarray(prices, float), self.price_coefs)
+
+    def attraction(self, composition_utility: np.ndarray, prices: np.ndarray) -> np.ndarray:
+        """``exp(u)``, the logit attraction of each bundle: shape (bundles, segments)."""
+        return np.exp(np.clip(self.utility(composition_utility, prices), -UTILITY_CLIP, UTILITY_CLIP))
+
+    def with_price_sensitivity(self, factor: float) -> "DemandModel":
+        """A copy with every segment's price coefficient multiplied by ``factor`` (>= 0)."""
+        if not (factor >= 0 and math.isfinite(factor)):
+            raise InputError("price sensitivity", f"must be a finite number >= 0, got {factor!r}")
+        segs = tuple(
+            Segment(s.name, s.share, s.intercept, s.price_coef * factor, s.appeal, s.size_coef, s.span_bonus)
+            for s in self.segments
+        )
+        return DemandModel(segs, self.currency, self.fit)
+
+    def with_shares(self, shares: Sequence[float]) -> "DemandModel":
+        """A copy with new segment shares (same order as ``segments``), validated to sum to 1."""
+        shares = [float(x) for x in shares]
+        if len(shares) != len(self.segments):
+            raise InputError("segment mix", f"expected {len(self.segments)} shares, got {len(shares)}")
+        segs = tuple(
+            Segment(s.name, w, s.intercept, s.price_coef, s.appeal, s.size_coef, s.span_bonus)
+            for s, w in zip(self.segments, shares)
+        )
+        model = DemandModel(segs, self.currency, self.fit)
+        _check_shares(model, "segment mix")
+        return model
+
+    # -- files ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": "mnl_mixture",
+            "currency": self.currency,
+            "segments": [s.to_dict() for s in self.segments],
+        }
+        if self.fit:
+            out["fit"] = dict(self.fit)
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = "model.json") -> "DemandModel":
+        """Validate and build a model from the parsed ``model.json``.
+
+        Raises
+        ------
+        InputError
+            Naming the segment and field that break a rule.
+        """
+        if not isinstance(raw, dict):
+            raise InputError(source, f"must be a JSON object, got {type(raw).__name__}")
+        if raw.get("kind", "mnl_mixture") != "mnl_mixture":
+            raise InputError(source, f"field kind: must be 'mnl_mixture', got {raw.get('kind')!r}")
+        raw_segments = raw.get("segments")
+        if not isinstance(raw_segments, list) or not raw_segments:
+            raise InputError(source, "field segments: must be a non-empty list of segments")
+        segments = []
+        seen: set[str] = set()
+        for k, seg in enumerate(raw_segments):
+            where = f"segments[{k}]"
+            if not isinstance(seg, dict):
+                raise InputError(source, f"{where}: must be an object, got {type(seg).__name__}")
+            name = seg.get("name")
+            if not isinstance(name, str) or not name.strip():
+                raise InputError(source, f"{where}.name: must be a non-empty string, got {name!r}")
+            if name in seen:
+                raise InputError(source, f"{where}.name: segment {name!r} appears twice")
+            seen.add(name)
+
+            def number(key: str, default: float | None = None, *, minimum: float | None = None) -> float:
+                value = seg.get(key, default)
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                    raise InputError(source, f"segment {name!r}, field {key}: must be a finite number, got {value!r}")
+                if minimum is not None and value < minimum:
+                    raise InputError(source, f"segment {name!r}, field {key}: must be >= {minimum:g}, got {value!r}")
+                return float(value)
+
+            share = number("share", minimum=0.0)
+            price_coef = seg.get("price_coef")
+            if isinstance(price_coef, (int, float)) and not isinstance(price_coef, bool) and price_coef < 0:
+                raise InputError(
+                    source,
+                    f"segment {name!r}, field price_coef: must be >= 0 (demand cannot rise with price), got {price_coef!r}",
+                )
+            appeal = seg.get("appeal")
+            if not isinstance(appeal, dict):
+                raise InputError(source, f"segment {name!r}, field appeal: must be an object of SKU -> number")
+            for sku, a in appeal.items():
+                if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a):
+                    raise InputError(source, f"segment {name!r}, appeal of {sku!r}: must be a finite number, got {a!r}")
+            segments.append(
+                Segment(
+                    name=name,
+                    share=share,
+                    intercept=number("intercept"),
+                    price_coef=number("price_coef", minimum=0.0),
+                    appeal={str(s): float(a) for s, a in appeal.items()},
+                    size_coef=number("size_coef", 0.0),
+                    span_bonus=number("span_bonus", 0.0),
+                )
+            )
+        currency = raw.get("currency", "CNY")
+        fit = raw.get("fit", {})
+        if not isinstance(fit, dict):
+            raise InputError(source, "field fit: must be an object when present")
+        model = cls(tuple(segments), str(currency), fit)
+        _check_shares(model, source)
+        return model
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "DemandModel":
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(path.name, f"file not found at {path}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            line = getattr(exc, "lineno", None)
+            raise InputError(path.name, f"not valid JSON ({exc.args[0] if exc.args else exc})", row=line) from None
+        return cls.from_dict(raw, path.name)
+
+    def check_covers(self, skus: Sequence[str]) -> None:
+        """Raise :class:`InputError` unless every SKU in ``skus`` has an appeal in every segment."""
+        self.appeal_matrix(skus)
+
+
+def _check_shares(model: DemandModel, source: str) -> None:
+    total = float(model.shares.sum())
+    if abs(total - 1.0) > _SHARE_TOLERANCE:
+        raise InputError(source, f"segment shares must sum to 1, got {total:.6g}")

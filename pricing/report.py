@@ -1,0 +1,118 @@
+"""The run record (``run.json``), the summary people read, and writing a run's outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pricing.optimize import OptimizationResult
+from pricing.problem import input_hashes
+from pricing.sheet import PriceSheet, dump_json, write_outputs
+
+__all__ = ["summary", "run_record", "write_run", "format_summary", "OUTPUT_FILES"]
+
+OUTPUT_FILES = ("price_sheet.csv", "price_sheet.xlsx", "run.json")
+
+
+def summary(result: OptimizationResult) -> dict[str, Any]:
+    """Headline figures of a run: CNY a month for money, shares of car buyers for rates."""
+    f = result.figures
+    s = result.problem.settings
+    return {
+        "status": result.status.value,
+        "proven_optimal": result.proven_optimal,
+        "gap": result.gap,
+        "bundles": len(result.offer),
+        "attach_rate": f.attach_rate,
+        "attach_target": s.attach_rate,
+        "margin": f.margin,
+        "margin_upper_bound": None if result.bound is None else result.bound * f.buyers,
+        "baseline_margin": f.baseline_margin,
+        "total_margin": f.total_margin,
+        "total_revenue": f.total_revenue,
+        "margin_rate": f.margin_rate,
+        "baseline_margin_rate": f.baseline_margin_rate,
+        "margin_rate_change_points": f.margin_rate_change_points,
+        "devices_per_buyer": f.devices_per_buyer,
+        "baseline_devices_per_buyer": f.baseline_devices,
+        "buyers": f.buyers,
+    }
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for package in ("pulp", "highspy", "numpy", "pandas", "scipy", "xlsxwriter"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def run_record(result: OptimizationResult, extra_inputs: dict[str, Path] | None = None) -> dict[str, Any]:
+    """Everything ``run.json`` holds: status, proof, figures, settings, input hashes, versions."""
+    f = result.figures
+    record = summary(result)
+    record.update({
+        "solve_seconds": result.diagnostics.get("solve_seconds"),
+        "attach_by_segment": dict(zip(f.segment_names, map(float, f.attach_by_segment))),
+        "segment_shares": dict(zip(f.segment_names, map(float, f.shares))),
+        "settings": result.problem.settings.to_dict(),
+        "diagnostics": result.diagnostics,
+        "inputs": input_hashes(result.problem.data_dir, extra_inputs),
+        "data_dir": None if result.problem.data_dir is None else str(result.problem.data_dir),
+        "versions": _versions(),
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    })
+    return record
+
+
+def write_run(result: OptimizationResult, out_dir: Path, extra_inputs: dict[str, Path] | None = None,
+              extra_record: dict[str, Any] | None = None) -> list[Path]:
+    """Write ``price_sheet.csv``, ``price_sheet.xlsx`` and ``run.json`` together, all or nothing.
+
+    Raises ``ValueError`` if the result has no offer to write (check ``result.status.is_ok``).
+    """
+    if not result.status.is_ok:
+        raise ValueError(f"no price sheet for a run with status {result.status.value}")
+    sheet = PriceSheet(result.offer, result.figures, result.problem.catalog)
+    record = run_record(result, extra_inputs)
+    record.update(extra_record or {})
+    return write_outputs(Path(out_dir), {
+        "price_sheet.csv": sheet.write_csv,
+        "price_sheet.xlsx": lambda p: sheet.write_xlsx(p, summary(result), result.problem.settings.to_dict()),
+        "run.json": lambda p: p.write_text(dump_json(record), encoding="utf-8"),
+    })
+
+
+def format_summary(result: OptimizationResult) -> str:
+    """A readable summary for the terminal."""
+    f = result.figures
+    s = summary(result)
+    proof = (f"proven optimal (gap {s['gap']:.2e})" if result.proven_optimal
+             else f"NOT proven optimal: {s['status']}" + (f", gap {s['gap']:.2%}" if s["gap"] is not None else ""))
+    lines = [
+        f"Status: {proof}",
+        f"Attach rate: {f.attach_rate:.2%} (target {s['attach_target']:.2%})",
+        f"Expected incremental IoT gross margin: {f.margin:,.0f} CNY a month for {f.buyers:,.0f} car buyers",
+        f"IoT gross margin: {f.total_margin:,.0f} CNY (no bundles: {f.baseline_margin:,.0f}); "
+        f"rate {f.margin_rate:.2%} ({f.margin_rate_change_points:+.2f} points)",
+        f"Connected devices per car buyer: {f.devices_per_buyer:.3f} (no bundles: {f.baseline_devices:.3f})",
+        "",
+    ]
+    sheet = PriceSheet(result.offer, f, result.problem.catalog).frame
+    for row in sheet.itertuples(index=False):
+        lines.append(
+            f"{row.bundle_id}  {row.price:>9,.0f} CNY  -{row.discount_pct:.1f}%  margin {row.margin_pct:.1f}%  "
+            f"take {row.take_rate:.2%}  {row.expected_units:,.0f} units  {row.skus}"
+        )
+    d = result.diagnostics
+    lines.append("")
+    lines.append(
+        f"{d.get('candidates', 0):,} candidates ({d.get('sku_sets', 0):,} SKU sets), "
+        f"{d.get('candidates_after_pruning', 0):,} after safe pruning; solved in {d.get('total_seconds', 0):.2f} s"
+    )
+    return "\n".join(lines)

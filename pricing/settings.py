@@ -1,0 +1,153 @@
+"""Run settings: offer rules, price ladder, target, market size and solver limits.
+
+Read from a TOML file whose sections and keys are those of the spec; any key can then be
+overridden (CLI flags, app controls) with :meth:`Settings.replace`, which validates again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.errors import InputError
+from pricing.catalog import ZONES
+
+__all__ = ["Settings", "DEFAULT_CONFIG", "ROUNDINGS"]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "defaults.toml"
+ROUNDINGS = ("none", "charm")
+
+# TOML section of each setting; the spec's file layout.
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "offer": ("max_bundles", "min_items", "max_items", "required_zones", "one_per_category", "pinned", "banned"),
+    "price": ("discounts", "rounding", "min_margin", "max_change"),
+    "target": ("attach_rate",),
+    "market": ("buyers",),
+    "solver": ("time_limit", "rel_gap"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run is configured with. Money in CNY; rates and discounts as fractions.
+
+    ``pinned`` SKUs must each appear in at least one bundle of the offer; ``banned`` SKUs in
+    none. ``attach_rate`` is the target share of car buyers who take a bundle; ``buyers`` the
+    car buyers a month.
+    """
+
+    max_bundles: int = 5
+    min_items: int = 2
+    max_items: int = 4
+    required_zones: tuple[str, ...] = ("car", "home")
+    one_per_category: bool = True
+    pinned: tuple[str, ...] = ()
+    banned: tuple[str, ...] = ()
+    discounts: tuple[float, ...] = (0.05, 0.08, 0.10, 0.12, 0.15, 0.18, 0.20, 0.25)
+    rounding: str = "charm"
+    min_margin: float = 0.08
+    max_change: float = 0.10
+    attach_rate: float = 0.15
+    buyers: float = 28000
+    time_limit: float = 60.0
+    rel_gap: float = 1e-4
+    source: str = field(default="settings", compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("required_zones", "pinned", "banned", "discounts"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        self._validate()
+
+    # -- validation -------------------------------------------------------------------------
+    def _fail(self, key: str, problem: str) -> None:
+        section = next((s for s, keys in _SECTIONS.items() if key in keys), "")
+        raise InputError(self.source, f"[{section}] {key}: {problem}")
+
+    def _validate(self) -> None:
+        def integer(key: str, minimum: int) -> None:
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                self._fail(key, f"must be a whole number >= {minimum}, got {value!r}")
+
+        def number(key: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> None:
+            value = getattr(self, key)
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if ok:
+                ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+            if not ok:
+                lo = "(" if low_open else "["
+                hi = ")" if high_open else "]"
+                self._fail(key, f"must be a number in {lo}{low:g}, {high:g}{hi}, got {value!r}")
+
+        integer("max_bundles", 1)
+        integer("min_items", 1)
+        integer("max_items", 1)
+        if self.max_items < self.min_items:
+            self._fail("max_items", f"must be >= min_items ({self.min_items}), got {self.max_items}")
+        for zone in self.required_zones:
+            if zone not in ZONES:
+                self._fail("required_zones", f"must list zones among {', '.join(ZONES)}, got {zone!r}")
+        if not isinstance(self.one_per_category, bool):
+            self._fail("one_per_category", f"must be true or false, got {self.one_per_category!r}")
+        if not self.discounts:
+            self._fail("discounts", "must list at least one discount")
+        for d in self.discounts:
+            if isinstance(d, bool) or not isinstance(d, (int, float)) or not (0 <= d < 1):
+                self._fail("discounts", f"each discount must be a fraction in [0, 1), got {d!r}")
+        if self.rounding not in ROUNDINGS:
+            self._fail("rounding", f"must be one of {', '.join(ROUNDINGS)}, got {self.rounding!r}")
+        number("min_margin", -math.inf, 1.0, high_open=True)
+        number("max_change", 0.0, math.inf)
+        number("attach_rate", 0.0, 1.0, high_open=True)
+        number("buyers", 0.0, math.inf, low_open=True)
+        number("time_limit", 0.0, math.inf, low_open=True)
+        number("rel_gap", 0.0, 1.0, high_open=True)
+        overlap = set(self.pinned) & set(self.banned)
+        if overlap:
+            self._fail("pinned", f"SKU(s) {', '.join(sorted(overlap))} cannot be both pinned and banned")
+
+    # -- construction -----------------------------------------------------------------------
+    def replace(self, **changes: Any) -> "Settings":
+        """A validated copy with some settings changed; ``None`` values are ignored."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_toml(cls, path: str | Path | None = None) -> "Settings":
+        """Read settings from TOML; keys not given keep their defaults.
+
+        Raises
+        ------
+        InputError
+            For an unreadable file, an unknown section or key, or a value out of range.
+        """
+        path = Path(path) if path is not None else DEFAULT_CONFIG
+        name = path.name
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(name, f"file not found at {path}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(name, f"not valid TOML ({exc})") from None
+        values: dict[str, Any] = {}
+        for section, body in raw.items():
+            if section not in _SECTIONS:
+                raise InputError(name, f"unknown section [{section}]; expected {', '.join(_SECTIONS)}")
+            if not isinstance(body, dict):
+                raise InputError(name, f"[{section}] must be a table of settings")
+            for key, value in body.items():
+                if key not in _SECTIONS[section]:
+                    raise InputError(name, f"[{section}] unknown key {key!r}; expected {', '.join(_SECTIONS[section])}")
+                values[key] = value
+        return cls(source=name, **values)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Settings grouped by TOML section, JSON-ready."""
+        return {
+            section: {k: (list(v) if isinstance(v, tuple) else v) for k in keys for v in [getattr(self, k)]}
+            for section, keys in _SECTIONS.items()
+        }

@@ -1,0 +1,221 @@
+"""The price sheet finance reads: one row per bundle, written as CSV and XLSX, plus ``run.json``.
+
+Every output is written aside and renamed into place only when all of them are complete, and
+every text cell is safe from spreadsheet formula injection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+from models.errors import InputError
+from pricing.catalog import Catalog
+from pricing.files import neutralize_formula, read_table
+from pricing.offer import Offer, OfferFigures
+
+__all__ = ["SHEET_COLUMNS", "PriceSheet", "read_last_prices", "write_outputs"]
+
+SHEET_COLUMNS = (
+    "bundle_id", "name", "skus", "items", "list_total", "price", "discount_pct", "unit_cost_total",
+    "unit_margin", "margin_pct", "incremental_margin", "take_rate", "expected_units", "expected_margin",
+    "elasticity", "last_price", "change_pct",
+)
+_TEXT_COLUMNS = ("bundle_id", "name", "skus")
+_MONEY_COLUMNS = ("list_total", "price", "unit_cost_total", "unit_margin", "incremental_margin",
+                  "expected_margin", "last_price")
+
+
+class PriceSheet:
+    """The rows of a price sheet, built from an offer and its figures.
+
+    ``frame`` holds one row per bundle with :data:`SHEET_COLUMNS`; money in CNY, ``*_pct`` in
+    percent, ``take_rate`` as a share of all car buyers, ``expected_*`` per month.
+    """
+
+    def __init__(self, offer: Offer, figures: OfferFigures, catalog: Catalog):
+        names = dict(zip(catalog.skus, catalog.names))
+        rows = []
+        for b, bundle in enumerate(offer.bundles):
+            price = figures.prices[b]
+            last = bundle.last_price
+            rows.append({
+                "bundle_id": f"B{b + 1}",
+                "name": " + ".join(names[s] for s in bundle.skus),
+                "skus": "|".join(bundle.skus),
+                "items": len(bundle.skus),
+                "list_total": round(float(figures.list_total[b]), 2),
+                "price": round(float(price), 2),
+                "discount_pct": round(100.0 * (1.0 - price / figures.list_total[b]), 2),
+                "unit_cost_total": round(float(figures.unit_cost_total[b]), 2),
+                "unit_margin": round(float(figures.unit_margin[b]), 2),
+                "margin_pct": round(100.0 * figures.unit_margin[b] / price, 2),
+                "incremental_margin": round(float(figures.incremental_margin[b]), 2),
+                "take_rate": round(float(figures.take_rate_overall[b]), 6),
+                "expected_units": round(float(figures.expected_units[b]), 1),
+                "expected_margin": round(float(figures.expected_margin[b]), 2),
+                "elasticity": round(float(figures.own_elasticity_overall[b]), 4),
+                "last_price": None if last is None else round(float(last), 2),
+                "change_pct": None if last is None else round(100.0 * (price - last) / last, 2),
+            })
+        self.frame = pd.DataFrame(rows, columns=list(SHEET_COLUMNS))
+        self.figures = figures
+        self.offer = offer
+
+    def elasticity_table(self) -> pd.DataFrame:
+        """Overall own- and cross-price elasticities: row ``b``, column ``a`` is the elasticity of
+        bundle ``b``'s take rate to bundle ``a``'s price."""
+        ids = list(self.frame["bundle_id"])
+        return pd.DataFrame(self.figures.cross_elasticity_overall, index=ids, columns=ids)
+
+    def to_csv_text(self) -> str:
+        import io
+
+        buffer = io.StringIO()
+        safe = self.frame.copy()
+        for col in _TEXT_COLUMNS:
+            safe[col] = safe[col].map(neutralize_formula)
+        safe.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        return buffer.getvalue()
+
+    def write_csv(self, path: Path) -> None:
+        path.write_text(self.to_csv_text(), encoding="utf-8")
+
+    def write_xlsx(self, path: Path, summary: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+        """Bundle sheet (money formatted), summary, elasticities and the run's settings.
+
+        Strings are written as strings (never formulas or links), and text that a spreadsheet
+        would read as a formula keeps a leading apostrophe, as in the CSV.
+        """
+        options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        with xlsxwriter.Workbook(str(path), options) as book:
+            money = book.add_format({"num_format": "#,##0.00 [$CNY]"})
+            pct = book.add_format({"num_format": "0.00"})
+            share = book.add_format({"num_format": "0.00%"})
+            bold = book.add_format({"bold": True})
+            sheet = book.add_worksheet("Price sheet")
+            for j, col in enumerate(SHEET_COLUMNS):
+                sheet.write_string(0, j, col, bold)
+            for i, row in enumerate(self.frame.itertuples(index=False), start=1):
+                for j, (col, value) in enumerate(zip(SHEET_COLUMNS, row)):
+                    if col in _TEXT_COLUMNS:
+                        sheet.write_string(i, j, str(neutralize_formula(value)))
+                    elif value is None or (isinstance(value, float) and math.isnan(value)):
+                        sheet.write_blank(i, j, None)
+                    else:
+                        fmt = money if col in _MONEY_COLUMNS else share if col == "take_rate" else \
+                            pct if col.endswith("_pct") else None
+                        sheet.write_number(i, j, float(value), fmt)
+            sheet.set_column(0, 0, 9)
+            sheet.set_column(1, 1, 60)
+            sheet.set_column(2, 2, 48)
+            sheet.set_column(3, len(SHEET_COLUMNS) - 1, 16)
+            sheet.freeze_panes(1, 2)
+
+            summary_sheet = book.add_worksheet("Summary")
+            _write_pairs(summary_sheet, summary, bold, money)
+            elastic = book.add_worksheet("Elasticities")
+            table = self.elasticity_table()
+            elastic.write_string(0, 0, "take rate of \\ price of", bold)
+            for j, col in enumerate(table.columns, start=1):
+                elastic.write_string(0, j, str(neutralize_formula(col)), bold)
+            for i, (idx, values) in enumerate(table.iterrows(), start=1):
+                elastic.write_string(i, 0, str(neutralize_formula(idx)), bold)
+                for j, value in enumerate(values, start=1):
+                    elastic.write_number(i, j, float(value))
+            settings_sheet = book.add_worksheet("Settings")
+            flat = {f"{section}.{key}": value for section, body in settings.items() for key, value in body.items()}
+            _write_pairs(settings_sheet, flat, bold, None)
+
+
+def _write_pairs(sheet, pairs: Mapping[str, Any], bold, money) -> None:
+    sheet.set_column(0, 0, 34)
+    sheet.set_column(1, 1, 28)
+    for i, (key, value) in enumerate(pairs.items()):
+        sheet.write_string(i, 0, str(neutralize_formula(key)), bold)
+        if isinstance(value, bool) or value is None:
+            sheet.write_string(i, 1, "" if value is None else str(value).lower())
+        elif isinstance(value, (int, float, np.floating, np.integer)):
+            is_money = money is not None and ("margin" in key or "revenue" in key) and "rate" not in key
+            sheet.write_number(i, 1, float(value), money if is_money else None)
+        else:
+            text = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+            sheet.write_string(i, 1, str(neutralize_formula(text)))
+
+
+def read_last_prices(path: Path, catalog: Catalog) -> dict[frozenset[str], float]:
+    """SKU set -> price of the last approved sheet. SKUs no longer active are left out quietly
+    (their bundle cannot be offered again); a SKU the catalog never had is an error.
+    """
+    frame = read_table(path, ("skus", "price"), optional=[c for c in SHEET_COLUMNS if c not in ("skus", "price")])
+    out: dict[frozenset[str], float] = {}
+    for k, row in enumerate(frame.itertuples(index=False)):
+        r = k + 2
+        cell = dict(zip(frame.columns, row))
+        skus = [s.strip() for s in str(cell["skus"]).split("|") if s.strip()]
+        if not skus:
+            raise InputError(path.name, "must list SKUs joined by |", row=r, column="skus")
+        for sku in skus:
+            if sku not in catalog.skus:
+                raise InputError(path.name, f"unknown SKU {sku!r}; every SKU must be in catalog.csv", row=r, column="skus")
+        if len(set(skus)) != len(skus):
+            raise InputError(path.name, "a SKU appears twice in one bundle", row=r, column="skus")
+        try:
+            price = float(cell["price"])
+        except ValueError:
+            raise InputError(path.name, f"must be a number, got {cell['price']!r}", row=r, column="price") from None
+        if not (price > 0 and math.isfinite(price)):
+            raise InputError(path.name, f"must be a price > 0, got {cell['price']!r}", row=r, column="price")
+        key = frozenset(skus)
+        if key in out:
+            raise InputError(path.name, "the same SKU set appears twice on the sheet", row=r, column="skus")
+        out[key] = price
+    return out
+
+
+def write_outputs(out_dir: Path, writers: Mapping[str, Callable[[Path], None]]) -> list[Path]:
+    """Write several files so that either all of them land or none does.
+
+    Each writer fills a temporary file beside its target; only when every writer has succeeded
+    are the files renamed into place.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    temps: dict[str, Path] = {}
+    try:
+        for name, writer in writers.items():
+            tmp = out_dir / f".{name}.{os.getpid()}.part"
+            temps[name] = tmp
+            writer(tmp)
+        targets = []
+        for name, tmp in temps.items():
+            os.replace(tmp, out_dir / name)
+            targets.append(out_dir / name)
+        return targets
+    finally:
+        for tmp in temps.values():
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable) + "\n"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
