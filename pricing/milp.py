@@ -120,12 +120,6 @@ class OfferMilp:
                     pulp.LpAffineExpression([(yc, 1.0), (self.x0[s], -vc)]),
                     pulp.LpConstraintLE, f"take_le_ratio_{c}_{s}", 0.0,
                 )
-                # McCormick's fourth corner: an offered bundle takes at least v * min(x0) in every
-                # segment, so a fractional offer cannot serve one segment and skip another.
-                prob += pulp.LpConstraint(
-                    pulp.LpAffineExpression([(yc, 1.0), (zc, -vc * float(x0_low[s]))]),
-                    pulp.LpConstraintGE, f"take_ge_floor_{c}_{s}", 0.0,
-                )
                 big = vc * float(x0_high[s])
                 prob += pulp.LpConstraint(
                     pulp.LpAffineExpression([(yc, 1.0), (self.x0[s], -vc), (zc, -big)]),

@@ -125,9 +125,8 @@ def optimize(problem: Problem) -> OptimizationResult:
     attraction, margin, set_id = cands.attraction[keep], cands.margin[keep], cands.set_id[keep]
     pins = cands.pin_mask[set_id]
     t2 = time.perf_counter()
-    start = local_search(attraction, margin, set_id, pins, shares, settings.max_bundles, settings.attach_rate,
-                         _all_pins(problem))
-    start_ok = _feasible(attraction[start], shares, settings.attach_rate, pins[start], _all_pins(problem))
+    start = _incumbent(attraction, margin, set_id, pins, shares, settings, _all_pins(problem))
+    start_ok = start is not None
     timings["incumbent_seconds"] = time.perf_counter() - t2
 
     milp = OfferMilp(attraction, margin, set_id, pins, shares, settings.max_bundles, settings.attach_rate,
@@ -171,10 +170,38 @@ def optimize(problem: Problem) -> OptimizationResult:
         "sku_sets": cands.n_sets,
         "candidates_after_pruning": int(len(keep)),
         "incumbent_margin_per_buyer": _margin_of(attraction[start], margin[start], shares) if start_ok else None,
+        "bound_margin_per_buyer": bound,
         "nodes": result.nodes,
         **{k: round(v, 4) for k, v in timings.items()},
     }
     return OptimizationResult(problem, status, offer, figures, None if bound is None else bound, gap, diagnostics)
+
+
+def _incumbent(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins: np.ndarray,
+               shares: np.ndarray, settings, all_pins: int, per_list: int = 30) -> list[int] | None:
+    """A feasible starting offer: the better of a swap search and the optimum over a small core.
+
+    The core is the union of each segment's best candidates at half its margin bound, the most
+    attractive, and the most profitable ones; its MILP is small and usually already holds the
+    optimum, which then only needs proving on the full model.
+    """
+    target, k = settings.attach_rate, settings.max_bundles
+    options = [local_search(attraction, margin, set_id, pins, shares, k, target, all_pins)]
+    if len(margin) > 3 * per_list:
+        bounds = segment_margin_bounds(attraction, margin, set_id, int(set_id.max()) + 1, k)
+        scores = [attraction[:, s] * (margin - 0.5 * bounds[s]) for s in range(attraction.shape[1])]
+        scores += [attraction @ shares, (attraction * margin[:, None]) @ shares]
+        core = np.unique(np.concatenate([np.argsort(-sc)[:per_list] for sc in scores]))
+        if pins.any():
+            core = np.union1d(core, np.flatnonzero(pins))
+        milp = OfferMilp(attraction[core], margin[core], set_id[core], pins[core], shares, k, target, all_pins)
+        found = milp.solve(min(settings.time_limit / 4, 10.0), settings.rel_gap)
+        if found.chosen:
+            options.append([int(core[c]) for c in found.chosen])
+    feasible = [o for o in options if _feasible(attraction[o], shares, target, pins[o], all_pins)]
+    if not feasible:
+        return None
+    return max(feasible, key=lambda o: _margin_of(attraction[o], margin[o], shares))
 
 
 def _feasible(attraction: np.ndarray, shares: np.ndarray, target: float, pins: np.ndarray, all_pins: int) -> bool:

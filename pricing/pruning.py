@@ -68,6 +68,7 @@ def dominated(
     *,
     block: int = 32,
     max_reference_sets: int = 4000,
+    chunk_cells: int = 40_000_000,
 ) -> np.ndarray:
     """Mark candidates that some optimal offer provably does without.
 
@@ -83,6 +84,9 @@ def dominated(
         for the attach rate alone (then only attraction counts).
     score : (candidates,) order in which SKU sets are tried as dominators (best first); any
         order is correct, a good one prunes sooner.
+    block, max_reference_sets, chunk_cells : how many SKU sets are tried together, in all, and how
+        many comparisons are held in memory at once; they trade time and memory for pruning, never
+        correctness.
 
     Returns
     -------
@@ -111,13 +115,21 @@ def dominated(
     for first in range(0, len(order), block):
         sets = order[first:first + block]
         hit_any = np.zeros((len(sets), len(alive)), dtype=bool)
-        crit, pn = criteria[alive], pins[alive]
-        for row, g in enumerate(sets):
-            for d in by_set[starts[g]:starts[g + 1]]:
-                ge = (criteria[d][None, :] >= crit).all(axis=1)
-                # Ties are broken by index so that two identical candidates do not prune each other.
-                strict = (criteria[d][None, :] > crit).any(axis=1) | (d < alive)
-                hit_any[row] |= ge & strict & ((pins[d] & pn) == pn)
+        refs = [by_set[starts[g]:starts[g + 1]] for g in sets]
+        ref_row = np.repeat(np.arange(len(sets)), [len(r) for r in refs])
+        ref_idx = np.concatenate(refs)
+        ref_crit, ref_pins = criteria[ref_idx], pins[ref_idx]
+        step = max(1, chunk_cells // max(1, len(ref_idx) * criteria.shape[1]))
+        for lo in range(0, len(alive), step):
+            part = alive[lo:lo + step]
+            crit, pn = criteria[part], pins[part]
+            ge = (ref_crit[:, None, :] >= crit[None, :, :]).all(axis=2)
+            # Ties are broken by index so that two identical candidates do not prune each other.
+            strict = (ref_crit[:, None, :] > crit[None, :, :]).any(axis=2) | (ref_idx[:, None] < part[None, :])
+            hit = ge & strict & ((ref_pins[:, None] & pn[None, :]) == pn[None, :])
+            sub = hit_any[:, lo:lo + step]
+            np.logical_or.at(sub, ref_row, hit)
+            hit_any[:, lo:lo + step] = sub
         counts[alive] += hit_any.sum(axis=0)
         newly = counts[alive] >= max_bundles
         pruned[alive[newly]] = True

@@ -8,19 +8,37 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from models.fit import price_warnings
+from models.uncertainty import offer_bands
 from pricing.optimize import OptimizationResult
 from pricing.problem import input_hashes
 from pricing.sheet import PriceSheet, dump_json, write_outputs
 
-__all__ = ["summary", "run_record", "write_run", "format_summary", "OUTPUT_FILES"]
+__all__ = ["summary", "offer_warnings", "run_record", "write_run", "format_summary", "OUTPUT_FILES"]
 
 OUTPUT_FILES = ("price_sheet.csv", "price_sheet.xlsx", "run.json")
 
 
+def offer_warnings(result: OptimizationResult) -> list[str]:
+    """Plain-word cautions about the chosen offer: SKUs whose demand the history never measured,
+    and prices or discounts far outside what the history saw."""
+    fit = dict(result.problem.model.fit)
+    skus = {sku for bundle in result.offer.bundles for sku in bundle.skus}
+    out = [w for w in fit.get("warnings", []) if isinstance(w, str) and any(sku in w for sku in skus)]
+    if fit.get("price_range"):
+        out += price_warnings(fit, list(result.figures.prices), list(result.figures.list_total))
+    return out
+
+
 def summary(result: OptimizationResult) -> dict[str, Any]:
-    """Headline figures of a run: CNY a month for money, shares of car buyers for rates."""
+    """Headline figures of a run: CNY a month for money, shares of car buyers for rates.
+
+    The ``*_p05``/``*_p95`` band and ``prob_target_met`` come from draws of the demand
+    coefficients (when the model carries their covariance); they are absent otherwise.
+    """
     f = result.figures
     s = result.problem.settings
+    bands = offer_bands(result.problem.model, result.problem.catalog, result.offer, f.buyers, s.attach_rate) or {}
     return {
         "status": result.status.value,
         "proven_optimal": result.proven_optimal,
@@ -39,6 +57,7 @@ def summary(result: OptimizationResult) -> dict[str, Any]:
         "devices_per_buyer": f.devices_per_buyer,
         "baseline_devices_per_buyer": f.baseline_devices,
         "buyers": f.buyers,
+        **{k: v for k, v in bands.items() if k != "draws"},
     }
 
 
@@ -61,6 +80,7 @@ def run_record(result: OptimizationResult, extra_inputs: dict[str, Path] | None 
         "attach_by_segment": dict(zip(f.segment_names, map(float, f.attach_by_segment))),
         "segment_shares": dict(zip(f.segment_names, map(float, f.shares))),
         "settings": result.problem.settings.to_dict(),
+        "warnings": offer_warnings(result),
         "diagnostics": result.diagnostics,
         "inputs": input_hashes(result.problem.data_dir, extra_inputs),
         "data_dir": None if result.problem.data_dir is None else str(result.problem.data_dir),
@@ -109,6 +129,12 @@ def format_summary(result: OptimizationResult) -> str:
             f"{row.bundle_id}  {row.price:>9,.0f} CNY  -{row.discount_pct:.1f}%  margin {row.margin_pct:.1f}%  "
             f"take {row.take_rate:.2%}  {row.expected_units:,.0f} units  {row.skus}"
         )
+    if "attach_p05" in s:
+        lines.insert(2, f"  90% band from the demand fit: attach {s['attach_p05']:.2%} to {s['attach_p95']:.2%}, "
+                        f"margin {s['margin_p05']:,.0f} to {s['margin_p95']:,.0f} CNY; "
+                        f"P(target met) {s['prob_target_met']:.0%}")
+    for warning in offer_warnings(result):
+        lines.append(f"Warning: {warning}")
     d = result.diagnostics
     lines.append("")
     lines.append(
