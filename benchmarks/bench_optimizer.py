@@ -43,9 +43,9 @@ def textbook_big_m(problem, time_limit: float) -> dict:
         return {"candidates": n, "status": "not built", "note": f"{n:,} candidates x {n_seg} segments x 3 rows"}
     v, w, m = cands.attraction, problem.model.shares, cands.margin
     prob = pulp.LpProblem("textbook", pulp.LpMaximize)
-    x = [pulp.LpVariable(f"x_{j}", cat=pulp.LpBinary) for j in range(n)]
-    y = [pulp.LpVariable(f"y_{k}", 0, 1) for k in range(n_seg)]
-    ww = [[pulp.LpVariable(f"w_{j}_{k}", 0) for k in range(n_seg)] for j in range(n)]
+    x = [prob.add_variable(f"x_{j}", 0, 1, pulp.LpBinary) for j in range(n)]
+    y = [prob.add_variable(f"y_{k}", 0, 1) for k in range(n_seg)]
+    ww = [[prob.add_variable(f"w_{j}_{k}", 0) for k in range(n_seg)] for j in range(n)]
     prob += pulp.LpAffineExpression([(ww[j][k], float(w[k] * m[j])) for j in range(n) for k in range(n_seg)])
     for k in range(n_seg):
         prob += pulp.LpConstraint(pulp.LpAffineExpression([(y[k], 1.0)] + [(ww[j][k], 1.0) for j in range(n)]),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["local_search"]
+__all__ = ["local_search", "lagrangian_search"]
 
 
 def _score(numer: np.ndarray, denom: np.ndarray, covered: np.ndarray, shares: np.ndarray, target: float,
@@ -33,6 +33,7 @@ def local_search(
     target: float,
     all_pins: int = 0,
     *,
+    start: list[int] | None = None,
     max_rounds: int = 100,
 ) -> list[int]:
     """Candidates of a good offer: at most ``max_bundles``, distinct sets, attach >= target if it can.
@@ -44,6 +45,8 @@ def local_search(
     pin_mask : (candidates,) bit mask of the pinned SKUs each candidate holds.
     shares : (segments,) segment shares.
 
+    start : an offer to improve instead of building one greedily from nothing.
+
     Returns
     -------
     Candidate indices (possibly empty). Feasibility is checked by the caller.
@@ -53,7 +56,7 @@ def local_search(
         return []
     vm = attraction * margin[:, None]
     penalty = 10.0 * max(float(np.abs(margin).max()), 1.0)
-    chosen: list[int] = []
+    chosen: list[int] = list(start or [])
 
     def totals(members: list[int]) -> tuple[np.ndarray, np.ndarray, int]:
         numer = vm[members].sum(axis=0) if members else np.zeros(n_seg)
@@ -106,3 +109,51 @@ def local_search(
             break
         chosen, current = members, score
     return chosen
+
+
+def lagrangian_search(
+    attraction: np.ndarray,
+    margin: np.ndarray,
+    set_id: np.ndarray,
+    pin_mask: np.ndarray,
+    shares: np.ndarray,
+    max_bundles: int,
+    target: float,
+    all_pins: int = 0,
+    *,
+    steps: int = 12,
+) -> list[list[int]]:
+    """Offers near the attach target from a price on attach: search ``margin + lam`` unconstrained.
+
+    A larger ``lam`` buys attach rate with margin. Bisection on ``lam`` finds the two offers on
+    either side of the target; each then seeds the constrained swap search. Returns every offer
+    found (the caller keeps the best feasible one).
+    """
+    if len(margin) == 0:
+        return []
+
+    def attach_of(offer: list[int]) -> float:
+        if not offer:
+            return 0.0
+        v = attraction[offer]
+        return float((1.0 - 1.0 / (1.0 + v.sum(axis=0))) @ shares)
+
+    def solve_at(lam: float) -> list[int]:
+        return local_search(attraction, margin + lam, set_id, pin_mask, shares, max_bundles, 0.0, all_pins)
+
+    low_lam, high_lam = 0.0, 3.0 * max(float(np.abs(margin).max()), 1.0)
+    below, above = solve_at(low_lam), solve_at(high_lam)
+    found = [below, above]
+    if attach_of(below) < target <= attach_of(above):
+        for _ in range(steps):
+            lam = 0.5 * (low_lam + high_lam)
+            offer = solve_at(lam)
+            found.append(offer)
+            if attach_of(offer) >= target:
+                high_lam, above = lam, offer
+            else:
+                low_lam, below = lam, offer
+    for seed in (below, above):
+        found.append(local_search(attraction, margin, set_id, pin_mask, shares, max_bundles, target, all_pins,
+                                  start=seed))
+    return found

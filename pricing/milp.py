@@ -1,8 +1,12 @@
 """The mixed-integer program over candidates, built with PuLP and solved by HiGHS.
 
-Exact for the mixture of logits (see ``docs/formulation.md``): for each segment ``s`` the
-no-bundle share ``x0_s`` and the take shares ``y_bs`` satisfy ``x0_s + sum_b y_bs = 1`` and
-``y_bs = v_bs x0_s z_b`` (linearised exactly because ``z_b`` is binary and ``x0_s`` is bounded).
+Exact for the mixture of logits (``docs/formulation.md`` has the derivation). Per segment ``s``
+the no-bundle share is ``x0_s = 1 / (1 + sum_b v_bs z_b)``; the program carries
+``t_bs = x0_s z_b`` (a bundle's take share divided by its attraction, so every variable is of
+order one whatever the attraction) and the segment's attach rate ``a_s = 1 - x0_s``, stored
+scaled as ``alpha_s = a_s / sigma_s`` with ``sigma_s`` the largest attraction in the segment.
+``t = x0 z`` with ``z`` binary and ``x0`` in ``[L_s, U_s]`` is linearised exactly (McCormick);
+the bounds ``L_s, U_s`` come from the rules and are then tightened against an incumbent.
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ class _HighsWithStart(pulp.HiGHS):
         super().callSolver(lp)
 
 
+def _expr(pairs) -> pulp.LpAffineExpression:
+    return pulp.LpAffineExpression(pairs)
+
+
 class OfferMilp:
     """The offer-selection MILP for one set of candidates.
 
@@ -67,10 +75,13 @@ class OfferMilp:
     max_bundles : K.
     target : attach-rate target (share of buyers); ignored when ``objective == "attach"``.
     objective : ``"margin"`` (expected incremental margin per buyer) or ``"attach"``.
+    no_bundle_bounds : optional (low, high) arrays over segments, bounds on ``x0_s`` known to
+        hold for every offer worth finding (see :meth:`tightened_bounds`).
     """
 
     def __init__(self, attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pin_mask: np.ndarray,
-                 shares: np.ndarray, max_bundles: int, target: float, all_pins: int = 0, objective: str = "margin"):
+                 shares: np.ndarray, max_bundles: int, target: float, all_pins: int = 0, objective: str = "margin",
+                 no_bundle_bounds: tuple[np.ndarray, np.ndarray] | None = None):
         self.attraction = np.asarray(attraction, float)
         self.margin = np.asarray(margin, float)
         self.set_id = np.asarray(set_id)
@@ -81,104 +92,178 @@ class OfferMilp:
         self.all_pins = int(all_pins)
         self.objective = objective
         start = time.perf_counter()
+        self.x0_low, self.x0_high = self._rule_bounds()
+        if no_bundle_bounds is not None:
+            self.x0_low = np.maximum(self.x0_low, no_bundle_bounds[0])
+            self.x0_high = np.maximum(np.minimum(self.x0_high, no_bundle_bounds[1]), self.x0_low)
         self._build()
         self.build_seconds = time.perf_counter() - start
+
+    # -- model ------------------------------------------------------------------------------
+    def _rule_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``x0_s`` bounds from the rules alone: at best the K most attractive sets are offered;
+        at worst (when an offer must be non-empty) only the least attractive candidate."""
+        v = self.attraction
+        n, n_seg = v.shape
+        sets, set_index = np.unique(self.set_id, return_inverse=True)
+        k = min(self.max_bundles, len(sets))
+        if n == 0:
+            return np.ones(n_seg), np.ones(n_seg)
+        best = np.stack([per_set_max(v[:, s], set_index, len(sets)) for s in range(n_seg)], axis=1)
+        top = -np.sort(-best, axis=0)[:k].sum(axis=0)
+        low = 1.0 / (1.0 + top)
+        must_offer = self.target > 0 or self.all_pins
+        high = 1.0 / (1.0 + v.min(axis=0)) if must_offer else np.ones(n_seg)
+        return low, high
 
     def _build(self) -> None:
         v = self.attraction
         n, n_seg = v.shape
-        sets, set_index = np.unique(self.set_id, return_inverse=True)
-        # Bounds on the no-bundle share: at best K sets at their most attractive price.
-        best = np.stack([per_set_max(v[:, s], set_index, len(sets)) for s in range(n_seg)], axis=1)
-        k = min(self.max_bundles, len(sets))
-        top = -np.sort(-best, axis=0)[:k].sum(axis=0) if len(sets) else np.zeros(n_seg)
-        x0_low = 1.0 / (1.0 + top)
-        x0_high = 1.0 / (1.0 + v.min(axis=0)) if (self.target > 0 or self.all_pins) and n else np.ones(n_seg)
-        take_high = np.minimum(v * x0_high[None, :], v / (1.0 + v))
+        low, high = self.x0_low, self.x0_high
+        self.sigma = np.where(v.max(axis=0, initial=0.0) > 0, v.max(axis=0, initial=0.0), 1.0) if n else np.ones(n_seg)
+        sigma = self.sigma
+        take_high = np.minimum(high[None, :], 1.0 / (1.0 + v))
+        weight = self.margin if self.objective == "margin" else np.ones(n)
+        gains = self.shares[None, :] * weight[:, None] * v  # objective per unit of t
+        self.objective_scale = float(np.abs(gains).max()) if n and np.abs(gains).max() > 0 else 1.0
 
         prob = pulp.LpProblem("bundle_offer", pulp.LpMaximize)
-        self.z = [pulp.LpVariable(f"offer_{c}", cat=pulp.LpBinary) for c in range(n)]
-        self.x0 = [pulp.LpVariable(f"no_bundle_{s}", x0_low[s], x0_high[s]) for s in range(n_seg)]
-        self.y = [[pulp.LpVariable(f"take_{c}_{s}", 0, take_high[c, s]) for s in range(n_seg)] for c in range(n)]
+        # add_variable is PuLP 4's way, present since 3.3.
+        self.z = [prob.add_variable(f"offer_{c}", 0, 1, pulp.LpBinary) for c in range(n)]
+        self.alpha = [prob.add_variable(f"attach_scaled_{s}", (1.0 - high[s]) / sigma[s], (1.0 - low[s]) / sigma[s])
+                      for s in range(n_seg)]
+        self.t = [[prob.add_variable(f"take_{c}_{s}", 0, float(take_high[c, s])) for s in range(n_seg)]
+                  for c in range(n)]
 
-        weight = self.margin if self.objective == "margin" else np.ones(n)
-        prob += pulp.LpAffineExpression(
-            [(self.y[c][s], float(self.shares[s] * weight[c])) for c in range(n) for s in range(n_seg)]
-        )
+        prob += _expr([(self.t[c][s], float(gains[c, s] / self.objective_scale))
+                       for c in range(n) for s in range(n_seg) if gains[c, s] != 0])
         for s in range(n_seg):
-            prob += pulp.LpConstraint(
-                pulp.LpAffineExpression([(self.x0[s], 1.0)] + [(self.y[c][s], 1.0) for c in range(n)]),
-                pulp.LpConstraintEQ, f"choice_total_{s}", 1.0,
-            )
+            a, sg, lo, hi = self.alpha[s], float(sigma[s]), float(low[s]), float(high[s])
+            prob += pulp.LpConstraint(_expr([(a, 1.0)] + [(self.t[c][s], -float(v[c, s] / sg)) for c in range(n)]),
+                                      pulp.LpConstraintEQ, f"attach_is_sum_of_takes_{s}", 0.0)
             for c in range(n):
-                vc, yc, zc = float(v[c, s]), self.y[c][s], self.z[c]
-                prob += pulp.LpConstraint(
-                    pulp.LpAffineExpression([(yc, 1.0), (zc, -float(take_high[c, s]))]),
-                    pulp.LpConstraintLE, f"take_le_offer_{c}_{s}", 0.0,
-                )
-                prob += pulp.LpConstraint(
-                    pulp.LpAffineExpression([(yc, 1.0), (self.x0[s], -vc)]),
-                    pulp.LpConstraintLE, f"take_le_ratio_{c}_{s}", 0.0,
-                )
-                big = vc * float(x0_high[s])
-                prob += pulp.LpConstraint(
-                    pulp.LpAffineExpression([(yc, 1.0), (self.x0[s], -vc), (zc, -big)]),
-                    pulp.LpConstraintGE, f"take_ge_ratio_{c}_{s}", -big,
-                )
-        # y_cs / v_cs = x0_s z_c, so summing over candidates: sum_c y_cs / v_cs = x0_s * (bundles
-        # offered) <= K x0_s. Without it the LP relaxation spreads K offers thinly over many
-        # more bundles (shipped data: root bound 60.3 -> 54.1 CNY a buyer, optimum 52.4).
-        for s in range(n_seg):
+                tc, zc = self.t[c][s], self.z[c]
+                prob += pulp.LpConstraint(_expr([(tc, 1.0), (zc, -float(take_high[c, s]))]),
+                                          pulp.LpConstraintLE, f"take_le_offer_{c}_{s}", 0.0)
+                # The two corners at x0's lower bound: t <= x0 - L (1 - z) and t >= L z. Loose with
+                # the rules' bounds, tight once the bounds are tightened against an incumbent.
+                prob += pulp.LpConstraint(_expr([(tc, 1.0), (a, sg), (zc, -lo)]), pulp.LpConstraintLE,
+                                          f"take_le_no_bundle_{c}_{s}", 1.0 - lo)
+                prob += pulp.LpConstraint(_expr([(tc, 1.0), (zc, -lo)]), pulp.LpConstraintGE,
+                                          f"take_ge_floor_{c}_{s}", 0.0)
+                prob += pulp.LpConstraint(_expr([(tc, 1.0), (a, sg), (zc, -hi)]), pulp.LpConstraintGE,
+                                          f"take_ge_no_bundle_{c}_{s}", 1.0 - hi)
+            # sum_c t_cs = x0_s * (bundles offered) <= K x0_s. Without it the relaxation spreads K
+            # offers thinly over many more bundles.
             prob += pulp.LpConstraint(
-                pulp.LpAffineExpression([(self.y[c][s], 1.0 / float(v[c, s])) for c in range(n)]
-                                        + [(self.x0[s], -float(self.max_bundles))]),
-                pulp.LpConstraintLE, f"bundles_times_no_bundle_{s}", 0.0,
+                _expr([(self.t[c][s], 1.0) for c in range(n)] + [(a, float(self.max_bundles) * sg)]),
+                pulp.LpConstraintLE, f"bundles_times_no_bundle_{s}", float(self.max_bundles),
             )
-        prob += pulp.LpConstraint(
-            pulp.LpAffineExpression([(zc, 1.0) for zc in self.z]), pulp.LpConstraintLE, "max_bundles",
-            float(self.max_bundles),
-        )
+        prob += pulp.LpConstraint(_expr([(zc, 1.0) for zc in self.z]), pulp.LpConstraintLE, "max_bundles",
+                                  float(self.max_bundles))
+        sets, set_index = np.unique(self.set_id, return_inverse=True)
         for g in range(len(sets)):
             members = np.flatnonzero(set_index == g)
             if len(members) > 1:
-                prob += pulp.LpConstraint(
-                    pulp.LpAffineExpression([(self.z[c], 1.0) for c in members]), pulp.LpConstraintLE,
-                    f"one_price_per_set_{sets[g]}", 1.0,
-                )
+                prob += pulp.LpConstraint(_expr([(self.z[c], 1.0) for c in members]), pulp.LpConstraintLE,
+                                          f"one_price_per_set_{sets[g]}", 1.0)
+                # The same rule in each segment's shares: sum_{c in g} t_cs = x0_s * (prices of g
+                # offered) <= x0_s. With one segment this makes the relaxation the sales-based LP
+                # of Gallego, Ratliff & Shebalov (2015), exact for one price per product.
+                for s in range(n_seg):
+                    prob += pulp.LpConstraint(
+                        _expr([(self.t[c][s], 1.0) for c in members] + [(self.alpha[s], float(sigma[s]))]),
+                        pulp.LpConstraintLE, f"one_price_per_set_share_{sets[g]}_{s}", 1.0,
+                    )
         if self.target > 0:
             prob += pulp.LpConstraint(
-                pulp.LpAffineExpression([(self.x0[s], float(self.shares[s])) for s in range(n_seg)]),
-                pulp.LpConstraintLE, "attach_target", 1.0 - self.target,
+                _expr([(self.alpha[s], float(self.shares[s] * sigma[s] / self.target)) for s in range(n_seg)]),
+                pulp.LpConstraintGE, "attach_target", 1.0,
             )
-        bit = 0
-        while self.all_pins >> bit:
+        for bit in range(self.all_pins.bit_length()):
             if (self.all_pins >> bit) & 1:
                 holders = np.flatnonzero((self.pin_mask >> bit) & 1)
-                prob += pulp.LpConstraint(
-                    pulp.LpAffineExpression([(self.z[c], 1.0) for c in holders]), pulp.LpConstraintGE,
-                    f"pinned_{bit}", 1.0,
-                )
-            bit += 1
+                prob += pulp.LpConstraint(_expr([(self.z[c], 1.0) for c in holders]), pulp.LpConstraintGE,
+                                          f"pinned_{bit}", 1.0)
         self.problem = prob
 
     def export_lp(self, path: str | Path) -> None:
         """Write the model in LP format, for debugging."""
         self.problem.writeLP(str(path))
 
+    # -- values of an offer -----------------------------------------------------------------
+    def value_of(self, chosen: Sequence[int]) -> float:
+        """Exact objective per buyer of the candidates ``chosen`` (no solver tolerance)."""
+        chosen = list(chosen)
+        if not chosen:
+            return 0.0
+        v = self.attraction[chosen]
+        take = v / (1.0 + v.sum(axis=0))
+        weight = self.margin[chosen] if self.objective == "margin" else np.ones(len(chosen))
+        return float((take * weight[:, None]).sum(axis=0) @ self.shares)
+
     def _start_values(self, chosen: Sequence[int]) -> list[tuple[pulp.LpVariable, float]]:
         v = self.attraction[list(chosen)]
         x0 = 1.0 / (1.0 + v.sum(axis=0))
         values = [(zc, 0.0) for zc in self.z]
         values += [(self.z[c], 1.0) for c in chosen]
-        values += [(self.x0[s], float(x0[s])) for s in range(len(x0))]
-        values += [(self.y[c][s], float(self.attraction[c, s] * x0[s])) for c in chosen for s in range(len(x0))]
+        values += [(self.alpha[s], float((1.0 - x0[s]) / self.sigma[s])) for s in range(len(x0))]
+        values += [(self.t[c][s], float(x0[s])) for c in chosen for s in range(len(x0))]
         return values
 
+    # -- relaxation: guidance and bound tightening --------------------------------------------
+    def _relaxation(self) -> highspy.Highs:
+        solver = _HighsWithStart(None, mip=False, msg=False)
+        solver.createAndConfigureSolver(self.problem)
+        solver.buildSolverModel(self.problem)
+        return self.problem.solverModel
+
+    def tightened_bounds(self, incumbent: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """Bounds on every ``x0_s`` over the LP relaxation cut by ``objective >= incumbent``.
+
+        Every offer at least as good as the incumbent lies inside them, so the MILP may be
+        rebuilt with them without losing any such offer. Returns ``None`` when the relaxation
+        has no point that good: then nothing beats the incumbent.
+        """
+        highs = self._relaxation()
+        objective = [(var.index, coef) for var, coef in self.problem.objective.items()]
+        idx, coefs = zip(*objective) if objective else ((), ())
+        level = incumbent / self.objective_scale
+        highs.addRow(level - 1e-9 * max(1.0, abs(level)), highspy.kHighsInf, len(idx), list(idx), list(coefs))
+        n_col = highs.getNumCol()
+        highs.changeColsCost(n_col, list(range(n_col)), [0.0] * n_col)
+        low, high = self.x0_low.copy(), self.x0_high.copy()
+        for s, a in enumerate(self.alpha):
+            found = []
+            for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+                highs.changeColCost(a.index, 1.0)
+                highs.changeObjectiveSense(sense)
+                highs.run()
+                status = highs.getModelStatus()
+                if status == highspy.HighsModelStatus.kInfeasible:
+                    return None
+                if status != highspy.HighsModelStatus.kOptimal:
+                    found = []
+                    break
+                found.append(highs.getInfo().objective_function_value * self.sigma[s])
+            highs.changeColCost(a.index, 0.0)
+            if found:
+                attach_low, attach_high = found
+                slack = 1e-7 + 1e-7 * abs(attach_high)
+                high[s] = min(high[s], 1.0 - attach_low + slack)
+                low[s] = max(low[s], 1.0 - attach_high - slack)
+        return low, np.maximum(high, low)
+
+    # -- solve ------------------------------------------------------------------------------
     def solve(self, time_limit: float, rel_gap: float, start: Sequence[int] | None = None) -> MilpResult:
-        """Solve with HiGHS; the status comes from HiGHS's model status, never from PuLP's."""
+        """Solve with HiGHS; the status comes from HiGHS's model status, never from PuLP's.
+
+        HiGHS is asked for half the gap so that the exact re-evaluation of its answer still
+        meets ``rel_gap``.
+        """
         solver = _HighsWithStart(
             self._start_values(start) if start else None,
-            msg=False, timeLimit=float(time_limit), gapRel=float(rel_gap), mip_abs_gap=1e-9,
+            msg=False, timeLimit=max(float(time_limit), 1e-3), gapRel=float(rel_gap) / 2, mip_abs_gap=1e-12,
         )
         begin = time.perf_counter()
         self.problem.solve(solver)
@@ -192,7 +277,8 @@ class OfferMilp:
         if has_solution:
             values = np.array(highs.getSolution().col_value)
             chosen = tuple(c for c, zc in enumerate(self.z) if values[zc.index] > 0.5)
-            objective = -float(info.objective_function_value)  # PuLP hands HiGHS the negated objective
+            objective = self.value_of(chosen)
         if status in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION):
-            bound = -float(info.mip_dual_bound)
+            dual = -float(info.mip_dual_bound) * self.objective_scale  # PuLP hands HiGHS the negated objective
+            bound = dual if np.isfinite(dual) else None
         return MilpResult(chosen, status, objective, bound, elapsed, int(info.mip_node_count))

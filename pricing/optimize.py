@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from pricing.candidates import Candidates, build_candidates
-from pricing.heuristic import local_search
+from pricing.heuristic import lagrangian_search, local_search
 from pricing.milp import OfferMilp
 from pricing.offer import Bundle, Offer, OfferFigures, evaluate_offer
 from pricing.problem import Problem
@@ -68,17 +68,112 @@ def _reduce(cands: Candidates, shares: np.ndarray, max_bundles: int, objective: 
         return np.arange(0)
     if objective == "attach":
         score = cands.attraction @ shares
-        drop = dominated(cands.attraction, np.zeros(len(cands)), cands.set_id, cands.pin_mask, max_bundles,
-                         None, score)
     else:
         bounds = segment_margin_bounds(cands.attraction, cands.margin, cands.set_id, cands.n_sets, max_bundles)
         score = (cands.attraction * (cands.margin[:, None] - bounds[None, :])) @ shares
-        drop = dominated(cands.attraction, cands.margin, cands.set_id, cands.pin_mask, max_bundles, bounds, score)
+    drop = dominated(cands.attraction, cands.margin, cands.set_id, cands.pin_mask, max_bundles, shares, score,
+                     objective=objective)
     return np.flatnonzero(~drop)
 
 
 def _all_pins(problem: Problem) -> int:
     return (1 << len(problem.settings.pinned)) - 1
+
+
+@dataclass(frozen=True)
+class _Solved:
+    """An answer over the pruned candidates: positions chosen, status, bound (per buyer)."""
+
+    chosen: list[int]
+    status: SolveStatus
+    value: float
+    bound: float | None
+    nodes: int
+    incumbent: float | None
+
+
+def _value(attraction: np.ndarray, weight: np.ndarray, shares: np.ndarray) -> float:
+    """Exact objective per buyer: ``sum_s w_s sum_b P_s(b) weight_b``."""
+    if len(weight) == 0:
+        return 0.0
+    take = attraction / (1.0 + attraction.sum(axis=0))
+    return float((take * weight[:, None]).sum(axis=0) @ shares)
+
+
+def _feasible(attraction: np.ndarray, shares: np.ndarray, target: float, pins: np.ndarray, all_pins: int) -> bool:
+    covered = 0
+    for p in pins:
+        covered |= int(p)
+    if covered & all_pins != all_pins:
+        return False
+    if len(attraction) == 0:
+        return target <= 0
+    attach = float((1.0 - 1.0 / (1.0 + attraction.sum(axis=0))) @ shares)
+    return attach >= target
+
+
+def _solve(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins: np.ndarray, shares: np.ndarray,
+           settings, all_pins: int, objective: str, *, rounds: int = 1) -> _Solved:
+    """Incumbent, bound tightening, then the MILP; the answer is the better of incumbent and
+    solver, both evaluated exactly.
+
+    1. Swap searches, plain and with a price on attach rate bisected to the target, give an
+       incumbent.
+    2. Each ``x0_s`` is bounded over the relaxation cut by ``objective >= incumbent``; the model
+       is rebuilt with those bounds (tighter McCormick rows). If the cut relaxation is empty,
+       nothing beats the incumbent and it is proven optimal.
+    3. The full MILP starts from the incumbent within what is left of the time limit.
+    """
+    deadline = time.perf_counter() + settings.time_limit
+    target = settings.attach_rate if objective == "margin" else 0.0
+    weight = margin if objective == "margin" else np.ones(len(margin))
+    k = settings.max_bundles
+
+    def build(bounds=None) -> OfferMilp:
+        return OfferMilp(attraction, margin, set_id, pins, shares, k, target, all_pins, objective, bounds)
+
+    def good(option) -> bool:
+        return _feasible(attraction[option], shares, target, pins[option], all_pins)
+
+    def value(option) -> float:
+        return _value(attraction[option], weight[option], shares)
+
+    options = [local_search(attraction, weight, set_id, pins, shares, k, target, all_pins)]
+    if target > 0:
+        options += lagrangian_search(attraction, weight, set_id, pins, shares, k, target, all_pins)
+    feasible = [o for o in options if good(o)]
+    incumbent = max(feasible, key=value) if feasible else None
+
+    milp = build()
+    if incumbent is not None and len(margin):
+        for _ in range(rounds):
+            bounds = milp.tightened_bounds(value(incumbent))
+            if bounds is None:  # the relaxation cannot beat the incumbent: it is optimal
+                best = value(incumbent)
+                return _Solved(list(incumbent), SolveStatus.OPTIMAL, best, best, 0, best)
+            milp = build(bounds)
+
+    result = milp.solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
+    answers = ([list(result.chosen)] if result.chosen and good(list(result.chosen)) else []) + \
+        ([list(incumbent)] if incumbent is not None else [])
+    status = result.status
+    if not answers:
+        if status is SolveStatus.OPTIMAL and target <= 0 and not all_pins:
+            return _Solved([], SolveStatus.OPTIMAL, 0.0, result.bound, result.nodes, None)
+        return _Solved([], SolveStatus.INFEASIBLE if status is SolveStatus.INFEASIBLE else SolveStatus.NO_SOLUTION,
+                       0.0, result.bound, result.nodes, None)
+    chosen = max(answers, key=value)
+    best = value(chosen)
+    if status is SolveStatus.INFEASIBLE:
+        # Only the tightened model can be empty while an incumbent exists: nothing beats it.
+        status, bound = SolveStatus.OPTIMAL, best
+    elif status is SolveStatus.OPTIMAL and result.bound is None:
+        bound = best  # HiGHS proved optimality without a finite dual bound (solved in presolve)
+    else:
+        bound = None if result.bound is None else max(result.bound, best)
+        if status is SolveStatus.NO_SOLUTION:
+            status = SolveStatus.TIME_LIMIT
+    return _Solved(chosen, status, best, bound, result.nodes, None if incumbent is None else value(incumbent))
 
 
 def max_attach_rate(problem: Problem, cands: Candidates | None = None) -> tuple[float, bool]:
@@ -89,27 +184,25 @@ def max_attach_rate(problem: Problem, cands: Candidates | None = None) -> tuple[
         return 0.0, True
     shares = problem.model.shares
     keep = _reduce(cands, shares, settings.max_bundles, "attach")
-    pins = cands.pin_mask[cands.set_id[keep]]
-    start = local_search(cands.attraction[keep], np.ones(len(keep)), cands.set_id[keep], pins, shares,
-                         settings.max_bundles, 0.0, _all_pins(problem))
-    milp = OfferMilp(cands.attraction[keep], cands.margin[keep], cands.set_id[keep], pins, shares,
-                     settings.max_bundles, 0.0, _all_pins(problem), objective="attach")
-    result = milp.solve(settings.time_limit, settings.rel_gap, start=start)
-    if result.status is SolveStatus.INFEASIBLE:  # pins no set can hold
-        return 0.0, True
-    chosen = list(result.chosen) or start
-    v = cands.attraction[keep][chosen]
-    best = float(((v / (1.0 + v.sum(axis=0))).sum(axis=0)) @ shares) if chosen else 0.0
-    return best, result.status.proven_optimal
+    set_id = cands.set_id[keep]
+    solved = _solve(cands.attraction[keep], cands.margin[keep], set_id, cands.pin_mask[set_id], shares, settings,
+                    _all_pins(problem), "attach")
+    if not solved.chosen:
+        return 0.0, solved.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
+    gap = (solved.bound - solved.value) / max(solved.value, 1e-12) if solved.bound is not None else np.inf
+    return solved.value, solved.status is SolveStatus.OPTIMAL and gap <= settings.rel_gap
 
 
 def optimize(problem: Problem) -> OptimizationResult:
     """Choose the offer that maximises expected incremental margin under the rules and target.
 
+    The result's status is ``optimal`` only when the exact margin of the offer is within
+    ``rel_gap`` of the solver's proven bound.
+
     Raises
     ------
     InfeasibleTarget
-        When no offer reaches the attach target (or no offer satisfies the pins).
+        When no offer reaches the attach target (or no offer holds every pinned SKU).
     """
     settings, model = problem.settings, problem.model
     shares = model.shares
@@ -125,97 +218,40 @@ def optimize(problem: Problem) -> OptimizationResult:
     attraction, margin, set_id = cands.attraction[keep], cands.margin[keep], cands.set_id[keep]
     pins = cands.pin_mask[set_id]
     t2 = time.perf_counter()
-    start = _incumbent(attraction, margin, set_id, pins, shares, settings, _all_pins(problem))
-    start_ok = start is not None
-    timings["incumbent_seconds"] = time.perf_counter() - t2
+    solved = _solve(attraction, margin, set_id, pins, shares, settings, _all_pins(problem), "margin")
+    timings["solve_seconds"] = time.perf_counter() - t2
 
-    milp = OfferMilp(attraction, margin, set_id, pins, shares, settings.max_bundles, settings.attach_rate,
-                     _all_pins(problem))
-    timings["build_seconds"] = milp.build_seconds
-    result = milp.solve(settings.time_limit, settings.rel_gap, start=start if start_ok else None)
-    timings["solve_seconds"] = result.solve_seconds
-
-    status = result.status
-    chosen = list(result.chosen)
-    if status is SolveStatus.NO_SOLUTION and start_ok:
-        status, chosen = SolveStatus.TIME_LIMIT, list(start)
-    if status is SolveStatus.INFEASIBLE or (status is SolveStatus.NO_SOLUTION and len(cands) == 0):
+    status = solved.status
+    if status is SolveStatus.INFEASIBLE:
         best, proven = max_attach_rate(problem, cands)
         raise InfeasibleTarget(settings.attach_rate, best, proven)
-    if not status.is_ok:
-        raise RuntimeError(f"the solver stopped without an offer (status {status.value})")
 
-    chosen.sort(key=lambda c: -margin[c])
+    chosen = sorted(solved.chosen, key=lambda c: -margin[c])
     offer = Offer(tuple(
         Bundle(cands.skus_of(keep[c]), float(cands.price[keep[c]]),
                None if np.isnan(cands.last_price[keep[c]]) else float(cands.last_price[keep[c]]))
         for c in chosen
     ))
     figures = evaluate_offer(offer, problem.catalog, model, settings.buyers)
-    if figures.attach_rate < settings.attach_rate - _ATTACH_TOLERANCE:
+    if status.is_ok and figures.attach_rate < settings.attach_rate - _ATTACH_TOLERANCE:
         raise RuntimeError(
             f"solver answer misses the attach target on exact evaluation ({figures.attach_rate:.8f} < "
             f"{settings.attach_rate:.8f}); this is a bug"
         )
     exact = figures.margin_per_buyer
-    bound = result.bound
-    gap = None
-    if bound is not None:
-        gap = max(bound - exact, 0.0) / max(abs(exact), 1e-9)
-        if status is SolveStatus.OPTIMAL and gap > settings.rel_gap * 1.01 + 1e-9:
+    bound, gap = solved.bound, None
+    if bound is not None and status.is_ok:
+        gap = max(bound - exact, 0.0) / max(abs(exact), 1e-12)
+        if status is SolveStatus.OPTIMAL and gap > settings.rel_gap:
             status = SolveStatus.TIME_LIMIT  # never claim what the numbers do not show
     timings["total_seconds"] = time.perf_counter() - t0
     diagnostics = {
         "candidates": len(cands),
         "sku_sets": cands.n_sets,
         "candidates_after_pruning": int(len(keep)),
-        "incumbent_margin_per_buyer": _margin_of(attraction[start], margin[start], shares) if start_ok else None,
+        "incumbent_margin_per_buyer": solved.incumbent,
         "bound_margin_per_buyer": bound,
-        "nodes": result.nodes,
+        "nodes": solved.nodes,
         **{k: round(v, 4) for k, v in timings.items()},
     }
-    return OptimizationResult(problem, status, offer, figures, None if bound is None else bound, gap, diagnostics)
-
-
-def _incumbent(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins: np.ndarray,
-               shares: np.ndarray, settings, all_pins: int, per_list: int = 30) -> list[int] | None:
-    """A feasible starting offer: the better of a swap search and the optimum over a small core.
-
-    The core is the union of each segment's best candidates at half its margin bound, the most
-    attractive, and the most profitable ones; its MILP is small and usually already holds the
-    optimum, which then only needs proving on the full model.
-    """
-    target, k = settings.attach_rate, settings.max_bundles
-    options = [local_search(attraction, margin, set_id, pins, shares, k, target, all_pins)]
-    if len(margin) > 3 * per_list:
-        bounds = segment_margin_bounds(attraction, margin, set_id, int(set_id.max()) + 1, k)
-        scores = [attraction[:, s] * (margin - 0.5 * bounds[s]) for s in range(attraction.shape[1])]
-        scores += [attraction @ shares, (attraction * margin[:, None]) @ shares]
-        core = np.unique(np.concatenate([np.argsort(-sc)[:per_list] for sc in scores]))
-        if pins.any():
-            core = np.union1d(core, np.flatnonzero(pins))
-        milp = OfferMilp(attraction[core], margin[core], set_id[core], pins[core], shares, k, target, all_pins)
-        found = milp.solve(min(settings.time_limit / 4, 10.0), settings.rel_gap)
-        if found.chosen:
-            options.append([int(core[c]) for c in found.chosen])
-    feasible = [o for o in options if _feasible(attraction[o], shares, target, pins[o], all_pins)]
-    if not feasible:
-        return None
-    return max(feasible, key=lambda o: _margin_of(attraction[o], margin[o], shares))
-
-
-def _feasible(attraction: np.ndarray, shares: np.ndarray, target: float, pins: np.ndarray, all_pins: int) -> bool:
-    covered = 0
-    for p in pins:
-        covered |= int(p)
-    if covered & all_pins != all_pins:
-        return False
-    if len(attraction) == 0:
-        return target <= 0
-    attach = float((1.0 - 1.0 / (1.0 + attraction.sum(axis=0))) @ shares)
-    return attach >= target
-
-
-def _margin_of(attraction: np.ndarray, margin: np.ndarray, shares: np.ndarray) -> float:
-    take = attraction / (1.0 + attraction.sum(axis=0))
-    return float((take * margin[:, None]).sum(axis=0) @ shares)
+    return OptimizationResult(problem, status, offer, figures, bound, gap, diagnostics)

@@ -1,19 +1,30 @@
-"""Safe reductions of the candidate space: bounds and dominance that cannot remove an optimum.
+"""Safe reductions of the candidate space: dominance that cannot remove an optimum.
 
-See ``docs/formulation.md`` for the proofs. In short, with ``R_s`` an upper bound on the margin
-per buyer that segment ``s`` can yield from any offer, candidate ``d`` *dominates* ``c`` when
-``v_ds >= v_cs`` in every segment, ``m_d >= m_c``, ``m_d >= max_s R_s`` and ``d`` holds every
-pinned SKU that ``c`` holds. Swapping ``c`` for ``d`` in an offer then raises (weakly) the
-attach rate and the margin of every segment. If the dominators of ``c`` span at least ``K``
-distinct SKU sets, one of them is free in any offer of at most ``K`` bundles, so some optimal
-offer does without ``c``.
+The argument (``docs/formulation.md`` gives it in full): take any offer holding candidate ``c``
+and swap ``c`` for candidate ``d`` of another SKU set not already in the offer. If ``d`` is at
+least as attractive as ``c`` in every segment, no segment's attach rate falls. If, in addition,
+the share-weighted change of margin is positive for *every* possible rest of the offer, the swap
+strictly raises the objective. Then ``c`` is in no optimal offer as soon as such dominators
+``d`` span at least ``K`` distinct SKU sets, because an offer of at most ``K`` bundles leaves
+one of those sets free.
+
+The margin change in segment ``s`` when the rest of the offer has margin ``N`` and odds
+``D = 1 + sum v`` (so it yields ``R = N / D`` per buyer) is::
+
+    [D (v_d (m_d - R) - v_c (m_c - R)) + v_d v_c (m_d - m_c)] / ((D + v_d)(D + v_c))
+
+It falls as ``R`` grows (``v_d >= v_c``), so the worst case is ``R = R_s``, the most any offer
+yields in segment ``s``; its numerator is linear in ``D``, which lies in ``[1, D_s]``. Both
+bounds come from :func:`offer_bounds`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["segment_margin_bounds", "dominated", "per_set_max"]
+__all__ = ["OfferBounds", "offer_bounds", "segment_margin_bounds", "dominated", "per_set_max"]
 
 
 def per_set_max(values: np.ndarray, set_id: np.ndarray, n_sets: int) -> np.ndarray:
@@ -39,7 +50,7 @@ def segment_margin_bounds(
     """
     n_segments = attraction.shape[1]
     bounds = np.zeros(n_segments)
-    if len(margin) == 0:
+    if len(margin) == 0 or max_bundles <= 0:
         return bounds
     k = min(max_bundles, n_sets)
     for s in range(n_segments):
@@ -57,35 +68,95 @@ def segment_margin_bounds(
     return bounds
 
 
+@dataclass(frozen=True)
+class OfferBounds:
+    """What the other bundles of an offer (at most ``K - 1``) can amount to, per segment.
+
+    ``margin``: most margin per buyer they can yield (CNY); ``odds``: most ``1 + sum v``.
+    """
+
+    margin: np.ndarray
+    odds: np.ndarray
+
+
+def offer_bounds(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, max_bundles: int) -> OfferBounds:
+    """Bounds on the rest of an offer once one bundle is set aside: ``K - 1`` other sets."""
+    n_sets = int(set_id.max()) + 1 if len(set_id) else 0
+    rest = max(max_bundles - 1, 0)
+    n_seg = attraction.shape[1]
+    odds = np.ones(n_seg)
+    if rest and n_sets:
+        for s in range(n_seg):
+            best = per_set_max(attraction[:, s], set_id, n_sets)
+            best = np.sort(best[np.isfinite(best)])[::-1][:rest]  # sets with no candidate left are -inf
+            odds[s] += best.sum()
+    return OfferBounds(segment_margin_bounds(attraction, margin, set_id, n_sets, rest), odds)
+
+
+def _dominates_margin(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray, margin: np.ndarray,
+                      value_at_bound: np.ndarray, bounds: OfferBounds, shares: np.ndarray) -> np.ndarray:
+    """(refs, part) mask: swapping the candidate for the reference keeps every segment's attach
+    and strictly raises margin whatever the rest of the offer (or the two are identical and the
+    reference comes first)."""
+    vd, vc = attraction[ref][:, None, :], attraction[part][None, :, :]
+    md, mc = margin[ref][:, None, None], margin[part][None, :, None]
+    more_attractive = (vd >= vc).all(axis=2)
+    slope = value_at_bound[ref][:, None, :] - value_at_bound[part][None, :, :]
+    cross = vd * vc * (md - mc)
+    low_odds = slope + cross  # numerator at D = 1
+    high_odds = slope * bounds.odds[None, None, :] + cross  # at D = D_s
+    worst = np.minimum(low_odds, high_odds)
+    denom_small = (1.0 + vd) * (1.0 + vc)
+    denom_large = (bounds.odds + vd) * (bounds.odds + vc)
+    change = np.where(worst >= 0, worst / denom_large, worst / denom_small)
+    gain = change @ shares
+    scale = (np.abs(value_at_bound[ref])[:, None, :] + np.abs(value_at_bound[part])[None, :, :]) @ shares
+    strictly_better = gain > 1e-12 * scale + 1e-300
+    identical = (vd == vc).all(axis=2) & (md[:, :, 0] == mc[:, :, 0])
+    first = ref[:, None] < part[None, :]
+    return more_attractive & (strictly_better | (identical & first))
+
+
+def _dominates_attach(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray) -> np.ndarray:
+    """(refs, part) mask: the reference is at least as attractive in every segment, strictly in
+    one (or equal and first)."""
+    vd, vc = attraction[ref][:, None, :], attraction[part][None, :, :]
+    first = ref[:, None] < part[None, :]
+    return (vd >= vc).all(axis=2) & ((vd > vc).any(axis=2) | first)
+
+
 def dominated(
     attraction: np.ndarray,
     margin: np.ndarray,
     set_id: np.ndarray,
     pin_mask: np.ndarray,
     max_bundles: int,
-    margin_bounds: np.ndarray | None,
+    shares: np.ndarray,
     score: np.ndarray,
     *,
-    block: int = 32,
-    max_reference_sets: int = 4000,
-    chunk_cells: int = 40_000_000,
+    objective: str = "margin",
+    block: int = 8,
+    max_reference_sets: int = 20_000,
+    patience: int = 40,
+    chunk_cells: int = 20_000_000,
 ) -> np.ndarray:
-    """Mark candidates that some optimal offer provably does without.
+    """Mark candidates that no optimal offer holds (``objective="margin"``), or that some
+    optimal offer does without (``objective="attach"``, where only attraction counts).
 
     Parameters
     ----------
     attraction : (candidates, segments) ``exp(u)``.
-    margin : (candidates,) incremental margin of one sale, CNY. Pass zeros to prune for the
-        attach rate alone.
+    margin : (candidates,) incremental margin of one sale, CNY.
     set_id : (candidates,) the SKU set of each candidate.
-    pin_mask : (sets,) bit mask of the pinned SKUs each set holds.
+    pin_mask : (sets,) bit mask of the pinned SKUs each set holds; a dominator must hold every
+        pinned SKU the candidate holds.
     max_bundles : K.
-    margin_bounds : (segments,) ``R_s`` from :func:`segment_margin_bounds`; ``None`` to prune
-        for the attach rate alone (then only attraction counts).
+    shares : (segments,) segment shares.
     score : (candidates,) order in which SKU sets are tried as dominators (best first); any
         order is correct, a good one prunes sooner.
-    block, max_reference_sets, chunk_cells : how many SKU sets are tried together, in all, and how
-        many comparisons are held in memory at once; they trade time and memory for pruning, never
+    block, max_reference_sets, patience, chunk_cells : how many SKU sets are tried together, in
+        all, how many blocks in a row may prune nothing before the search stops, and how many pair
+        comparisons are held in memory at once; they trade time and memory for pruning, never
         correctness.
 
     Returns
@@ -93,17 +164,14 @@ def dominated(
     (candidates,) boolean mask, True where the candidate can be dropped.
     """
     n = len(margin)
-    log_v = np.log(np.maximum(attraction, np.finfo(float).tiny))
-    if margin_bounds is None:
-        criteria = log_v
-    else:
-        # Every criterion is "larger is better": log attraction, margin, v (m - R) per segment.
-        value_at_bound = attraction * (margin[:, None] - np.asarray(margin_bounds)[None, :])
-        criteria = np.hstack([log_v, margin[:, None], value_at_bound])
-    pins = pin_mask[set_id]
     pruned = np.zeros(n, dtype=bool)
     if n == 0:
         return pruned
+    shares = np.asarray(shares, dtype=float)
+    if objective == "margin":
+        bounds = offer_bounds(attraction, margin, set_id, max_bundles)
+        value_at_bound = attraction * (margin[:, None] - bounds.margin[None, :])
+    pins = pin_mask[set_id]
     counts = np.zeros(n, dtype=np.int64)
     n_sets = int(set_id.max()) + 1
     set_score = per_set_max(score, set_id, n_sets)
@@ -112,28 +180,30 @@ def dominated(
     by_set = np.argsort(set_id, kind="stable")
     starts = np.searchsorted(set_id[by_set], np.arange(n_sets + 1))
     alive = np.arange(n)
+    idle = 0
+    width = attraction.shape[1] * (6 if objective == "margin" else 1)
     for first in range(0, len(order), block):
         sets = order[first:first + block]
-        hit_any = np.zeros((len(sets), len(alive)), dtype=bool)
         refs = [by_set[starts[g]:starts[g + 1]] for g in sets]
         ref_row = np.repeat(np.arange(len(sets)), [len(r) for r in refs])
         ref_idx = np.concatenate(refs)
-        ref_crit, ref_pins = criteria[ref_idx], pins[ref_idx]
-        step = max(1, chunk_cells // max(1, len(ref_idx) * criteria.shape[1]))
+        hit_any = np.zeros((len(sets), len(alive)), dtype=bool)
+        step = max(1, chunk_cells // max(1, len(ref_idx) * width))
         for lo in range(0, len(alive), step):
             part = alive[lo:lo + step]
-            crit, pn = criteria[part], pins[part]
-            ge = (ref_crit[:, None, :] >= crit[None, :, :]).all(axis=2)
-            # Ties are broken by index so that two identical candidates do not prune each other.
-            strict = (ref_crit[:, None, :] > crit[None, :, :]).any(axis=2) | (ref_idx[:, None] < part[None, :])
-            hit = ge & strict & ((ref_pins[:, None] & pn[None, :]) == pn[None, :])
-            sub = hit_any[:, lo:lo + step]
+            if objective == "margin":
+                hit = _dominates_margin(ref_idx, part, attraction, margin, value_at_bound, bounds, shares)
+            else:
+                hit = _dominates_attach(ref_idx, part, attraction)
+            hit &= (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
+            sub = np.zeros((len(sets), len(part)), dtype=bool)
             np.logical_or.at(sub, ref_row, hit)
             hit_any[:, lo:lo + step] = sub
         counts[alive] += hit_any.sum(axis=0)
         newly = counts[alive] >= max_bundles
         pruned[alive[newly]] = True
         alive = alive[~newly]
-        if len(alive) == 0:
+        idle = 0 if newly.any() else idle + 1
+        if len(alive) == 0 or idle >= patience:
             break
     return pruned
