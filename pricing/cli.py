@@ -73,7 +73,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     changes = {k: getattr(args, k, None) for k in _SETTING_KEYS}
     if changes.get("required_zones") is None and getattr(args, "required_zones", None) == ():
         changes["required_zones"] = ()
-    return base.replace(**changes)
+    if all(v is None for v in changes.values()):
+        return base
+    # A value that breaks a rule now came from a flag: say so rather than blame the TOML file.
+    return base.replace(source=f"command-line flags (over {base.source})", **changes)
 
 
 def build_parser() -> argparse.ArgumentParser:

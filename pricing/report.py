@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -42,12 +43,12 @@ def summary(result: OptimizationResult) -> dict[str, Any]:
     return {
         "status": result.status.value,
         "proven_optimal": result.proven_optimal,
-        "gap": result.gap,
+        "gap": _finite_or_none(result.gap),
         "bundles": len(result.offer),
         "attach_rate": f.attach_rate,
         "attach_target": s.attach_rate,
         "margin": f.margin,
-        "margin_upper_bound": None if result.bound is None else result.bound * f.buyers,
+        "margin_upper_bound": None if _finite_or_none(result.bound) is None else result.bound * f.buyers,
         "baseline_margin": f.baseline_margin,
         "total_margin": f.total_margin,
         "total_revenue": f.total_revenue,
@@ -59,6 +60,12 @@ def summary(result: OptimizationResult) -> dict[str, Any]:
         "buyers": f.buyers,
         **{k: v for k, v in bands.items() if k != "draws"},
     }
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    # Stopped early, HiGHS may have no finite bound yet: then there is no gap to report (and
+    # JSON and spreadsheets take no infinities).
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _versions() -> dict[str, str]:
@@ -112,8 +119,8 @@ def format_summary(result: OptimizationResult) -> str:
     """A readable summary for the terminal."""
     f = result.figures
     s = summary(result)
-    proof = (f"proven optimal (gap {s['gap']:.2e})" if result.proven_optimal
-             else f"NOT proven optimal: {s['status']}" + (f", gap {s['gap']:.2%}" if s["gap"] is not None else ""))
+    gap = "" if s["gap"] is None else f" (gap {s['gap']:.2e})" if result.proven_optimal else f", gap {s['gap']:.2%}"
+    proof = f"proven optimal{gap}" if result.proven_optimal else f"NOT proven optimal: {s['status']}{gap}"
     lines = [
         f"Status: {proof}",
         f"Attach rate: {f.attach_rate:.2%} (target {s['attach_target']:.2%})",

@@ -83,7 +83,7 @@ class PriceSheet:
         buffer = io.StringIO()
         safe = self.frame.copy()
         for col in _TEXT_COLUMNS:
-            safe[col] = safe[col].map(neutralize_formula)
+            safe[col] = safe[col].map(neutralize_formula).map(_one_kind_of_line_break)
         safe.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
         return buffer.getvalue()
 
@@ -135,6 +135,14 @@ class PriceSheet:
             settings_sheet = book.add_worksheet("Settings")
             flat = {f"{section}.{key}": value for section, body in settings.items() for key, value in body.items()}
             _write_pairs(settings_sheet, flat, bold, None)
+
+
+def _one_kind_of_line_break(value: object) -> object:
+    # The csv module quotes a field only for line breaks of its own terminator ("\n"); a bare
+    # "\r" would go out unquoted and split the row (and start a new cell) in a spreadsheet.
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
 
 
 def _write_pairs(sheet, pairs: Mapping[str, Any], bold, money) -> None:

@@ -51,6 +51,8 @@ _TABLE: dict[object, tuple[SolveStatus, SolveStatus]] = {
     _M.kObjectiveBound: (SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION),
     _M.kObjectiveTarget: (SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION),
 }
+if hasattr(_M, "kHighsInterrupt"):  # an interrupt from a callback (newer highspy): stopped early
+    _TABLE[_M.kHighsInterrupt] = (SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION)
 
 
 def status_from_highs(model_status: object, has_solution: bool) -> SolveStatus:
