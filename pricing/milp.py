@@ -11,7 +11,9 @@ the bounds ``L_s, U_s`` come from the rules and are then tightened against an in
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -223,34 +225,41 @@ class OfferMilp:
 
         Every offer at least as good as the incumbent lies inside them, so the MILP may be
         rebuilt with them without losing any such offer. Returns ``None`` when the relaxation
-        has no point that good: then nothing beats the incumbent.
+        has no point that good: then nothing beats the incumbent. The 2 x segments LPs are
+        independent and run on two threads (HiGHS releases the GIL while it solves).
         """
         highs = self._relaxation()
         objective = [(var.index, coef) for var, coef in self.problem.objective.items()]
         idx, coefs = zip(*objective) if objective else ((), ())
         level = incumbent / self.objective_scale
         highs.addRow(level - 1e-9 * max(1.0, abs(level)), highspy.kHighsInf, len(idx), list(idx), list(coefs))
+        lp = highs.getLp()
         n_col = highs.getNumCol()
-        highs.changeColsCost(n_col, list(range(n_col)), [0.0] * n_col)
+
+        def extreme(job: tuple[int, object]) -> tuple[object, float]:
+            s, sense = job
+            one = highspy.Highs()
+            one.setOptionValue("output_flag", False)
+            one.passModel(lp)
+            one.changeColsCost(n_col, list(range(n_col)), [0.0] * n_col)
+            one.changeColCost(self.alpha[s].index, 1.0)
+            one.changeObjectiveSense(sense)
+            one.run()
+            return one.getModelStatus(), one.getInfo().objective_function_value * self.sigma[s]
+
+        jobs = [(s, sense) for s in range(len(self.alpha))
+                for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize)]
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            answers = list(pool.map(extreme, jobs))
+        if any(status == highspy.HighsModelStatus.kInfeasible for status, _ in answers):
+            return None
         low, high = self.x0_low.copy(), self.x0_high.copy()
-        for s, a in enumerate(self.alpha):
-            found = []
-            for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-                highs.changeColCost(a.index, 1.0)
-                highs.changeObjectiveSense(sense)
-                highs.run()
-                status = highs.getModelStatus()
-                if status == highspy.HighsModelStatus.kInfeasible:
-                    return None
-                if status != highspy.HighsModelStatus.kOptimal:
-                    found = []
-                    break
-                found.append(highs.getInfo().objective_function_value * self.sigma[s])
-            highs.changeColCost(a.index, 0.0)
-            if found:
-                attach_low, attach_high = found
-                slack = 1e-7 + 1e-7 * abs(attach_high)
+        for s in range(len(self.alpha)):
+            (status_min, attach_low), (status_max, attach_high) = answers[2 * s], answers[2 * s + 1]
+            slack = 1e-7 + 1e-7 * abs(attach_high)
+            if status_min == highspy.HighsModelStatus.kOptimal:
                 high[s] = min(high[s], 1.0 - attach_low + slack)
+            if status_max == highspy.HighsModelStatus.kOptimal:
                 low[s] = max(low[s], 1.0 - attach_high - slack)
         return low, np.maximum(high, low)
 

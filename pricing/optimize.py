@@ -90,6 +90,7 @@ class _Solved:
     bound: float | None
     nodes: int
     incumbent: float | None
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _value(attraction: np.ndarray, weight: np.ndarray, shares: np.ndarray) -> float:
@@ -138,30 +139,38 @@ def _solve(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins:
     def value(option) -> float:
         return _value(attraction[option], weight[option], shares)
 
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
     options = [local_search(attraction, weight, set_id, pins, shares, k, target, all_pins)]
     if target > 0:
         options += lagrangian_search(attraction, weight, set_id, pins, shares, k, target, all_pins)
     feasible = [o for o in options if good(o)]
     incumbent = max(feasible, key=value) if feasible else None
+    seconds["incumbent_seconds"] = time.perf_counter() - clock
 
+    clock = time.perf_counter()
     milp = build()
     if incumbent is not None and len(margin):
         for _ in range(rounds):
             bounds = milp.tightened_bounds(value(incumbent))
             if bounds is None:  # the relaxation cannot beat the incumbent: it is optimal
                 best = value(incumbent)
-                return _Solved(list(incumbent), SolveStatus.OPTIMAL, best, best, 0, best)
+                seconds["tightening_seconds"] = time.perf_counter() - clock
+                return _Solved(list(incumbent), SolveStatus.OPTIMAL, best, best, 0, best, seconds)
             milp = build(bounds)
+    seconds["tightening_seconds"] = time.perf_counter() - clock
 
+    clock = time.perf_counter()
     result = milp.solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
     answers = ([list(result.chosen)] if result.chosen and good(list(result.chosen)) else []) + \
         ([list(incumbent)] if incumbent is not None else [])
     status = result.status
+    seconds["milp_seconds"] = time.perf_counter() - clock
     if not answers:
         if status is SolveStatus.OPTIMAL and target <= 0 and not all_pins:
-            return _Solved([], SolveStatus.OPTIMAL, 0.0, result.bound, result.nodes, None)
+            return _Solved([], SolveStatus.OPTIMAL, 0.0, result.bound, result.nodes, None, seconds)
         return _Solved([], SolveStatus.INFEASIBLE if status is SolveStatus.INFEASIBLE else SolveStatus.NO_SOLUTION,
-                       0.0, result.bound, result.nodes, None)
+                       0.0, result.bound, result.nodes, None, seconds)
     chosen = max(answers, key=value)
     best = value(chosen)
     if status is SolveStatus.INFEASIBLE:
@@ -173,7 +182,8 @@ def _solve(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins:
         bound = None if result.bound is None else max(result.bound, best)
         if status is SolveStatus.NO_SOLUTION:
             status = SolveStatus.TIME_LIMIT
-    return _Solved(chosen, status, best, bound, result.nodes, None if incumbent is None else value(incumbent))
+    return _Solved(chosen, status, best, bound, result.nodes, None if incumbent is None else value(incumbent),
+                   seconds)
 
 
 def max_attach_rate(problem: Problem, cands: Candidates | None = None) -> tuple[float, bool]:
@@ -220,6 +230,7 @@ def optimize(problem: Problem) -> OptimizationResult:
     t2 = time.perf_counter()
     solved = _solve(attraction, margin, set_id, pins, shares, settings, _all_pins(problem), "margin")
     timings["solve_seconds"] = time.perf_counter() - t2
+    timings.update(solved.seconds)
 
     status = solved.status
     if status is SolveStatus.INFEASIBLE:

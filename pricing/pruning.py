@@ -97,24 +97,32 @@ def _dominates_margin(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray,
                       value_at_bound: np.ndarray, bounds: OfferBounds, shares: np.ndarray) -> np.ndarray:
     """(refs, part) mask: swapping the candidate for the reference keeps every segment's attach
     and strictly raises margin whatever the rest of the offer (or the two are identical and the
-    reference comes first)."""
-    vd, vc = attraction[ref][:, None, :], attraction[part][None, :, :]
-    md, mc = margin[ref][:, None, None], margin[part][None, :, None]
-    more_attractive = (vd >= vc).all(axis=2)
-    slope = value_at_bound[ref][:, None, :] - value_at_bound[part][None, :, :]
+    reference comes first).
+
+    The cheap test (at least as attractive everywhere) runs on every pair; the margin change
+    only on the few pairs that pass it.
+    """
+    mask = (attraction[ref][:, None, :] >= attraction[part][None, :, :]).all(axis=2)
+    rows, cols = np.nonzero(mask)
+    if len(rows) == 0:
+        return mask
+    d, c = ref[rows], part[cols]
+    vd, vc = attraction[d], attraction[c]
+    md, mc = margin[d][:, None], margin[c][:, None]
+    slope = value_at_bound[d] - value_at_bound[c]
     cross = vd * vc * (md - mc)
     low_odds = slope + cross  # numerator at D = 1
-    high_odds = slope * bounds.odds[None, None, :] + cross  # at D = D_s
+    high_odds = slope * bounds.odds[None, :] + cross  # at D = D_s
     worst = np.minimum(low_odds, high_odds)
     denom_small = (1.0 + vd) * (1.0 + vc)
-    denom_large = (bounds.odds + vd) * (bounds.odds + vc)
+    denom_large = (bounds.odds[None, :] + vd) * (bounds.odds[None, :] + vc)
     change = np.where(worst >= 0, worst / denom_large, worst / denom_small)
     gain = change @ shares
-    scale = (np.abs(value_at_bound[ref])[:, None, :] + np.abs(value_at_bound[part])[None, :, :]) @ shares
+    scale = (np.abs(value_at_bound[d]) + np.abs(value_at_bound[c])) @ shares
     strictly_better = gain > 1e-12 * scale + 1e-300
-    identical = (vd == vc).all(axis=2) & (md[:, :, 0] == mc[:, :, 0])
-    first = ref[:, None] < part[None, :]
-    return more_attractive & (strictly_better | (identical & first))
+    identical = (vd == vc).all(axis=1) & (md[:, 0] == mc[:, 0]) & (d < c)
+    mask[rows, cols] = strictly_better | identical
+    return mask
 
 
 def _dominates_attach(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray) -> np.ndarray:
@@ -181,7 +189,7 @@ def dominated(
     starts = np.searchsorted(set_id[by_set], np.arange(n_sets + 1))
     alive = np.arange(n)
     idle = 0
-    width = attraction.shape[1] * (6 if objective == "margin" else 1)
+    width = attraction.shape[1]
     for first in range(0, len(order), block):
         sets = order[first:first + block]
         refs = [by_set[starts[g]:starts[g + 1]] for g in sets]
