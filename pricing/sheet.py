@@ -161,8 +161,10 @@ def _write_pairs(sheet, pairs: Mapping[str, Any], bold, money) -> None:
 
 
 def read_last_prices(path: Path, catalog: Catalog) -> dict[frozenset[str], float]:
-    """SKU set -> price of the last approved sheet. SKUs no longer active are left out quietly
-    (their bundle cannot be offered again); a SKU the catalog never had is an error.
+    """SKU set -> price of the last approved sheet.
+
+    A bundle holding a SKU that is no longer active stays in the map; no candidate can match it,
+    so it simply cannot be offered again. A SKU the catalog never had is an error.
     """
     frame = read_table(path, ("skus", "price"), optional=[c for c in SHEET_COLUMNS if c not in ("skus", "price")])
     out: dict[frozenset[str], float] = {}

@@ -1,0 +1,71 @@
+"""App benchmark: what the page adds to the solve, measured with Streamlit's AppTest.
+
+    .venv/bin/python benchmarks/bench_app.py [DATA_DIR]
+
+Copies the data folder to a temporary one (so nothing is written into the repo), then times:
+the first page view (which solves the defaults), a Run with a new combination (K = 4), a Run
+with a combination already run (cached), and a rerun that solves nothing. "library" is the time
+the page spent in ``pricing.whatif.run_whatif``; "page" is the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "data"
+    work = Path(tempfile.mkdtemp(prefix="bench_app_"))
+    data, store = work / "data", work / "store"
+    shutil.copytree(source, data)
+    os.environ["BUNDLE_PRICING_DATA"], os.environ["BUNDLE_PRICING_STORE"] = str(data), str(store)
+    os.chdir(ROOT)
+    from streamlit.testing.v1 import AppTest
+
+    from pricing.problem import Problem
+    from pricing.settings import Settings
+    from pricing.whatif import WhatIf, run_whatif
+
+    base = Problem.load(data, Settings.from_toml())
+    library_only = timed(lambda: run_whatif(base, WhatIf.from_settings(base.settings).replace(max_bundles=4)))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    first = timed(app.run)
+    first_solve = app.session_state["good"].seconds
+    app.slider(key="bundles").set_value(4)
+
+    def press() -> None:
+        next(b for b in app.button if b.label == "Run").click()
+        app.run()
+
+    new = timed(press)
+    new_solve = app.session_state["good"].seconds
+    cached = statistics.median(timed(press) for _ in range(5))
+    others = []
+    for k in range(5):
+        app.slider(key="sweep_points").set_value(5 if k % 2 else 4)
+        others.append(timed(app.run))
+    print(f"library alone, K = 4: {library_only:.2f} s")
+    print(f"first page view: {first:.2f} s wall, {first_solve:.2f} s library, {first - first_solve:.2f} s page")
+    print(f"Run, new combination: {new:.2f} s wall, {new_solve:.2f} s library, {new - new_solve:.2f} s page")
+    print(f"Run, combination already run (median of 5): {cached:.2f} s")
+    print(f"rerun without a solve (median of 5): {statistics.median(others):.2f} s")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
