@@ -22,6 +22,7 @@ from typing import Sequence
 import pandas as pd
 
 from models.errors import InputError
+from models.tables import read_table
 
 __all__ = ["History", "HISTORY_COLUMNS"]
 
@@ -99,7 +100,6 @@ class History:
         InputError
             One message naming the file, row and column of the first problem.
         """
-        from pricing.files import read_table  # the shared CSV reader: text cells, header checks
 
         path = Path(path)
         frame = read_table(path, HISTORY_COLUMNS)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from models.errors import InputError
-from pricing.files import read_table
+from models.tables import read_table
 
 __all__ = ["Catalog", "ZONES", "CATALOG_COLUMNS"]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from models.errors import InputError
+from pricing import fit_command
 from pricing.optimize import InfeasibleTarget, optimize
 from pricing.problem import Problem
 from pricing.report import format_summary, write_run
@@ -86,15 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--data", type=Path, default=None, help="folder with catalog.csv, model.json, ... (default: data/)")
     opt.add_argument("--config", type=Path, default=None, help="settings TOML (default: pricing/defaults.toml)")
     opt.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
-    opt.add_argument("--export-lp", type=Path, default=None, help=argparse.SUPPRESS)
     add_settings_flags(opt)
     opt.set_defaults(handler=_cmd_optimize)
-    try:
-        from pricing import fit_command
-    except ImportError:  # the fit command lives beside; optimize works without it
-        fit_command = None
-    if fit_command is not None:
-        fit_command.add_parser(sub)
+    fit_command.add_parser(sub)
     return parser
 
 
@@ -106,6 +101,11 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     except InfeasibleTarget as exc:
         print(f"target unreachable: {exc}", file=sys.stderr)
         return EXIT_TARGET_UNREACHABLE
+    if not result.status.is_ok:
+        print(f"no offer: the solver stopped with status {result.status.value} and no feasible offer "
+              f"after {result.diagnostics.get('solve_seconds', 0):.1f} s; nothing written "
+              f"(a longer --time-limit may help)", file=sys.stderr)
+        return EXIT_UNEXPECTED
     written = write_run(result, args.out)
     print(format_summary(result))
     print("\nWrote " + ", ".join(str(p) for p in written))

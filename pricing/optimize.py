@@ -18,8 +18,8 @@ from pricing.status import SolveStatus
 
 __all__ = ["optimize", "OptimizationResult", "InfeasibleTarget", "max_attach_rate"]
 
-# Relative slack allowed on the attach target when checking a solver's answer exactly: the
-# solver works to a feasibility tolerance of 1e-7 on shares.
+# Slack (share of buyers) allowed on the attach target when re-checking an answer exactly: the
+# solver works to a feasibility tolerance of 1e-7.
 _ATTACH_TOLERANCE = 1e-6
 
 
@@ -162,6 +162,10 @@ def _solve(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins:
 
     clock = time.perf_counter()
     result = milp.solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
+    if result.status is SolveStatus.INFEASIBLE and incumbent is not None:
+        # The incumbent lies inside the tightened bounds, so "infeasible" there is numerical
+        # trouble, not a proof: solve the model with the rules' bounds instead.
+        result = build().solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
     answers = ([list(result.chosen)] if result.chosen and good(list(result.chosen)) else []) + \
         ([list(incumbent)] if incumbent is not None else [])
     status = result.status
@@ -174,8 +178,7 @@ def _solve(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins:
     chosen = max(answers, key=value)
     best = value(chosen)
     if status is SolveStatus.INFEASIBLE:
-        # Only the tightened model can be empty while an incumbent exists: nothing beats it.
-        status, bound = SolveStatus.OPTIMAL, best
+        status, bound = SolveStatus.ERROR, None  # the solver contradicts a feasible offer
     elif status is SolveStatus.OPTIMAL and result.bound is None:
         bound = best  # HiGHS proved optimality without a finite dual bound (solved in presolve)
     else:

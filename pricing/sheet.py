@@ -20,7 +20,8 @@ import xlsxwriter
 
 from models.errors import InputError
 from pricing.catalog import Catalog
-from pricing.files import neutralize_formula, read_table
+from models.tables import read_table
+from pricing.files import neutralize_formula
 from pricing.offer import Offer, OfferFigures
 
 __all__ = ["SHEET_COLUMNS", "PriceSheet", "read_last_prices", "write_outputs"]
