@@ -39,7 +39,7 @@ from models.demand import DemandModel, Segment
 from models.errors import InputError
 from models.history import History
 
-__all__ = ["SegmentLogitFit", "SegmentEstimate", "holdout_check", "price_warnings"]
+__all__ = ["SegmentLogitFit", "SegmentEstimate", "holdout_check"]
 
 _PRICE_SCALE = 1000.0  # the optimiser works in utility per 1,000 CNY, which keeps the Hessian well scaled
 _Z95 = float(stats.norm.ppf(0.975))
@@ -457,44 +457,6 @@ def _join(names: Sequence[str]) -> str:
 
 def _sig(value: float, digits: int = 8) -> float:
     return float(f"{float(value):.{digits}g}")
-
-
-def price_warnings(fit: dict[str, Any], prices: Sequence[float], list_totals: Sequence[float] | None = None,
-                   *, margin: float = 0.25) -> list[str]:
-    """Warn about prices far outside what the history saw.
-
-    Parameters
-    ----------
-    fit : the ``fit`` section of ``model.json`` (needs ``price_range``, and ``discount_range``
-        when ``list_totals`` is given).
-    prices : bundle prices to check, CNY.
-    list_totals : the same bundles' list totals, CNY, to check their discounts too.
-    margin : how far outside counts as far: prices below ``(1 - margin) * min`` or above
-        ``(1 + margin) * max``; discounts more than ``margin / 2.5`` (10 points by default)
-        outside the history's range.
-    """
-    out: list[str] = []
-    rng = fit.get("price_range")
-    if not rng:
-        return out
-    low, high = float(rng["min"]), float(rng["max"])
-    for p in prices:
-        if p < (1 - margin) * low or p > (1 + margin) * high:
-            out.append(
-                f"price {p:,.0f} CNY is far outside the prices seen in the history ({low:,.0f} to {high:,.0f} CNY): "
-                "the model's take rates there are an extrapolation."
-            )
-    disc = fit.get("discount_range")
-    if disc and list_totals is not None:
-        slack = margin / 2.5
-        for p, total in zip(prices, list_totals):
-            d = 1.0 - p / total
-            if d < disc["min"] - slack or d > disc["max"] + slack:
-                out.append(
-                    f"a discount of {100 * d:.0f}% (price {p:,.0f} CNY on a list total of {total:,.0f}) is far outside "
-                    f"the discounts seen in the history ({100 * disc['min']:.0f}% to {100 * disc['max']:.0f}%)."
-                )
-    return out
 
 
 def holdout_check(history: History, catalog, holdout_months: int = 3, **settings: Any) -> dict[str, Any]:

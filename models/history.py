@@ -17,14 +17,14 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
 from models.errors import InputError
 from models.tables import read_table
 
-__all__ = ["History", "HISTORY_COLUMNS"]
+__all__ = ["History", "HISTORY_COLUMNS", "price_warnings"]
 
 HISTORY_COLUMNS = ("month", "region", "segment", "buyers", "skus", "price", "taken")
 
@@ -225,3 +225,40 @@ def _month_range(first: str, last: str) -> list[str]:
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
 
+
+def price_warnings(fit: dict[str, Any], prices: Sequence[float], list_totals: Sequence[float] | None = None,
+                   *, margin: float = 0.25) -> list[str]:
+    """Warn about prices far outside what the history saw.
+
+    Parameters
+    ----------
+    fit : the ``fit`` section of ``model.json`` (needs ``price_range``, and ``discount_range``
+        when ``list_totals`` is given).
+    prices : bundle prices to check, CNY.
+    list_totals : the same bundles' list totals, CNY, to check their discounts too.
+    margin : how far outside counts as far: prices below ``(1 - margin) * min`` or above
+        ``(1 + margin) * max``; discounts more than ``margin / 2.5`` (10 points by default)
+        outside the history's range.
+    """
+    out: list[str] = []
+    rng = fit.get("price_range")
+    if not rng:
+        return out
+    low, high = float(rng["min"]), float(rng["max"])
+    for p in prices:
+        if p < (1 - margin) * low or p > (1 + margin) * high:
+            out.append(
+                f"price {p:,.0f} CNY is far outside the prices seen in the history ({low:,.0f} to {high:,.0f} CNY): "
+                "the model's take rates there are an extrapolation."
+            )
+    disc = fit.get("discount_range")
+    if disc and list_totals is not None:
+        slack = margin / 2.5
+        for p, total in zip(prices, list_totals):
+            d = 1.0 - p / total
+            if d < disc["min"] - slack or d > disc["max"] + slack:
+                out.append(
+                    f"a discount of {100 * d:.0f}% (price {p:,.0f} CNY on a list total of {total:,.0f}) is far outside "
+                    f"the discounts seen in the history ({100 * disc['min']:.0f}% to {100 * disc['max']:.0f}%)."
+                )
+    return out

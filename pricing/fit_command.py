@@ -14,13 +14,15 @@ import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.errors import InputError
-from models.fit import SegmentLogitFit, holdout_check, price_warnings
-from models.history import History
+from models.history import History, price_warnings
 from pricing.catalog import Catalog
 from pricing.sheet import dump_json, read_last_prices, write_outputs
+
+if TYPE_CHECKING:
+    from models.fit import SegmentLogitFit
 
 __all__ = ["add_parser", "run_fit", "format_report"]
 
@@ -69,6 +71,8 @@ def run_fit(args: argparse.Namespace) -> int:
                 "history.csv", f"segment(s) {', '.join(map(repr, missing))} of model.json have no rows; "
                 "every segment needs its offers and take-up", column="segment",
             )
+
+    from models.fit import SegmentLogitFit, holdout_check  # scipy loads here, not for every CLI call
 
     estimator = SegmentLogitFit(**settings).fit(history, catalog)
     model = estimator.to_model()
@@ -131,7 +135,7 @@ def _known_segments(path: Path) -> list[str] | None:
     return [str(n) for n in names] or None
 
 
-def format_report(estimator: SegmentLogitFit, holdout: dict[str, Any] | None, warnings: list[str]) -> str:
+def format_report(estimator: "SegmentLogitFit", holdout: dict[str, Any] | None, warnings: list[str]) -> str:
     """The validation a pricing manager reads: fit quality, holdout check, main coefficients, warnings."""
     months = estimator.months_
     lines = [

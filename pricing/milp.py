@@ -268,11 +268,17 @@ class OfferMilp:
         """Solve with HiGHS; the status comes from HiGHS's model status, never from PuLP's.
 
         HiGHS is asked for half the gap so that the exact re-evaluation of its answer still
-        meets ``rel_gap``.
+        meets ``rel_gap``. ``start`` must be a feasible offer (positions into the candidates).
         """
+        # With a start from our own searches, HiGHS's primal heuristics mostly re-find it: off
+        # they halve the proof on the shipped data (1.32 s -> 0.67 s). Without a start they stay.
+        quiet = dict(mip_heuristic_effort=0.0, mip_heuristic_run_feasibility_jump=False,
+                     mip_heuristic_run_rins=False, mip_heuristic_run_rens=False,
+                     mip_heuristic_run_root_reduced_cost=False) if start else {}
         solver = _HighsWithStart(
             self._start_values(start) if start else None,
             msg=False, timeLimit=max(float(time_limit), 1e-3), gapRel=float(rel_gap) / 2, mip_abs_gap=1e-12,
+            **quiet,
         )
         begin = time.perf_counter()
         self.problem.solve(solver)

@@ -97,32 +97,26 @@ def _dominates_margin(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray,
                       value_at_bound: np.ndarray, bounds: OfferBounds, shares: np.ndarray) -> np.ndarray:
     """(refs, part) mask: swapping the candidate for the reference keeps every segment's attach
     and strictly raises margin whatever the rest of the offer (or the two are identical and the
-    reference comes first).
-
-    The cheap test (at least as attractive everywhere) runs on every pair; the margin change
-    only on the few pairs that pass it.
-    """
-    mask = (attraction[ref][:, None, :] >= attraction[part][None, :, :]).all(axis=2)
-    rows, cols = np.nonzero(mask)
-    if len(rows) == 0:
-        return mask
-    d, c = ref[rows], part[cols]
-    vd, vc = attraction[d], attraction[c]
-    md, mc = margin[d][:, None], margin[c][:, None]
-    slope = value_at_bound[d] - value_at_bound[c]
-    cross = vd * vc * (md - mc)
-    low_odds = slope + cross  # numerator at D = 1
-    high_odds = slope * bounds.odds[None, :] + cross  # at D = D_s
-    worst = np.minimum(low_odds, high_odds)
-    denom_small = (1.0 + vd) * (1.0 + vc)
-    denom_large = (bounds.odds[None, :] + vd) * (bounds.odds[None, :] + vc)
-    change = np.where(worst >= 0, worst / denom_large, worst / denom_small)
-    gain = change @ shares
-    scale = (np.abs(value_at_bound[d]) + np.abs(value_at_bound[c])) @ shares
+    reference comes first). Computed segment by segment on dense (refs, part) arrays."""
+    md, mc = margin[ref][:, None], margin[part][None, :]
+    margin_gap = md - mc
+    more_attractive = np.ones((len(ref), len(part)), dtype=bool)
+    same = margin_gap == 0
+    gain = np.zeros((len(ref), len(part)))
+    scale = np.zeros((len(ref), len(part)))
+    for s, (w, odds) in enumerate(zip(shares, bounds.odds)):
+        vd, vc = attraction[ref, s][:, None], attraction[part, s][None, :]
+        more_attractive &= vd >= vc
+        same &= vd == vc
+        hd, hc = value_at_bound[ref, s][:, None], value_at_bound[part, s][None, :]
+        slope = hd - hc
+        cross = vd * vc * margin_gap
+        worst = np.minimum(slope + cross, slope * odds + cross)  # numerator at D = 1 and D = D_s
+        gain += w * np.where(worst >= 0, worst / ((odds + vd) * (odds + vc)), worst / ((1.0 + vd) * (1.0 + vc)))
+        scale += w * (np.abs(hd) + np.abs(hc))
     strictly_better = gain > 1e-12 * scale + 1e-300
-    identical = (vd == vc).all(axis=1) & (md[:, 0] == mc[:, 0]) & (d < c)
-    mask[rows, cols] = strictly_better | identical
-    return mask
+    identical = same & (ref[:, None] < part[None, :])
+    return more_attractive & (strictly_better | identical)
 
 
 def _dominates_attach(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from models.fit import price_warnings
+from models.history import price_warnings
 from models.uncertainty import offer_bands
 from pricing.optimize import OptimizationResult
 from pricing.problem import input_hashes

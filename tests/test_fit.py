@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.fit import SegmentLogitFit, holdout_check, price_warnings
+from models.fit import SegmentLogitFit, holdout_check
+from models.history import price_warnings
 from models.history import History
 from pricing.catalog import Catalog
 from pricing.offer import Bundle, Offer, evaluate_offer
