@@ -18,7 +18,7 @@ import streamlit as st
 
 from models.errors import InputError
 from pricing.problem import DEFAULT_DATA, Problem
-from pricing.report import summary
+from pricing.report import offer_warnings, summary
 from pricing.scenarios import ScenarioStore
 from pricing.settings import Settings
 from pricing.whatif import (
@@ -148,6 +148,15 @@ def whatif_page(store: ScenarioStore, folder: Path) -> None:
         st.success(f"Proven optimal within a relative gap of {gap} · {seconds}")
     else:
         st.warning(f"NOT proven optimal (status {result.status.value}); gap {gap} · {seconds}")
+    headline = summary(result)
+    if "attach_p05" in headline:
+        st.caption(
+            f"90% band from the demand fit's uncertainty: attach {_pct(headline['attach_p05'])} to "
+            f"{_pct(headline['attach_p95'])}, margin {headline['margin_p05']:,.0f} to {headline['margin_p95']:,.0f} "
+            f"CNY/month; the target is met with probability {headline['prob_target_met']:.0%}."
+        )
+    for warning in offer_warnings(result):
+        st.warning(warning)
 
     st.subheader("The bundles")
     table = bundle_table(result)

@@ -237,3 +237,31 @@ def test_the_library_answer_is_the_cli_answer(shared_data, tmp_path):
     assert cli_main(["optimize", "--data", str(shared_data), "--bundles", "4", "--attach-target", "0.12",
                      "--out", str(tmp_path)]) == 0
     assert sheet_files(result)[0] == (tmp_path / "price_sheet.csv").read_text()
+
+
+def test_band_from_the_demand_fit_is_the_librarys(app, shared_data):
+    from pricing.report import summary
+
+    result = library(shared_data).result
+    band = summary(result)
+    (caption,) = [c.value for c in app.caption if "90% band" in c.value]
+    assert f"attach {100 * band['attach_p05']:.2f}% to {100 * band['attach_p95']:.2f}%" in caption
+    assert f"margin {band['margin_p05']:,.0f} to {band['margin_p95']:,.0f}" in caption
+    assert f"probability {band['prob_target_met']:.0%}" in caption
+
+
+def test_an_untested_sku_in_the_offer_is_flagged(tmp_path, monkeypatch):
+    """HUM-BUDS-6P was never offered in the shipped history; its appeal is its category's. When the
+    offer holds it the page says so, and banned it, the warning goes."""
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    monkeypatch.setenv("BUNDLE_PRICING_DATA", str(data))
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "store"))
+    at = start()
+    offered = set("|".join(table(at, "skus")["skus"]).split("|"))
+    assert "HUM-BUDS-6P" in offered
+    assert any("HUM-BUDS-6P" in w.value and "never offered" in w.value for w in at.warning)
+    at.multiselect(key="banned").set_value(["HUM-BUDS-6P"])
+    click(at, "Run")
+    assert "HUM-BUDS-6P" not in "|".join(table(at, "skus")["skus"])
+    assert not any("HUM-BUDS-6P" in w.value for w in at.warning)
