@@ -72,11 +72,16 @@ class PriceSheet:
         self.figures = figures
         self.offer = offer
 
-    def elasticity_table(self) -> pd.DataFrame:
-        """Overall own- and cross-price elasticities: row ``b``, column ``a`` is the elasticity of
-        bundle ``b``'s take rate to bundle ``a``'s price."""
+    def elasticity_table(self, segment: str | None = None) -> pd.DataFrame:
+        """Own- and cross-price elasticities: row ``b``, column ``a`` is the elasticity of bundle
+        ``b``'s take rate to bundle ``a``'s price (own on the diagonal). Overall (weighted by each
+        segment's takers of ``b``) unless ``segment`` names one."""
         ids = list(self.frame["bundle_id"])
-        return pd.DataFrame(self.figures.cross_elasticity_overall, index=ids, columns=ids)
+        if segment is None:
+            values = self.figures.cross_elasticity_overall
+        else:
+            values = self.figures.cross_elasticity[:, :, self.figures.segment_names.index(segment)]
+        return pd.DataFrame(values, index=ids, columns=ids)
 
     def to_csv_text(self) -> str:
         import io
@@ -125,14 +130,12 @@ class PriceSheet:
             summary_sheet = book.add_worksheet("Summary")
             _write_pairs(summary_sheet, summary, bold, money)
             elastic = book.add_worksheet("Elasticities")
-            table = self.elasticity_table()
-            elastic.write_string(0, 0, "take rate of \\ price of", bold)
-            for j, col in enumerate(table.columns, start=1):
-                elastic.write_string(0, j, str(neutralize_formula(col)), bold)
-            for i, (idx, values) in enumerate(table.iterrows(), start=1):
-                elastic.write_string(i, 0, str(neutralize_formula(idx)), bold)
-                for j, value in enumerate(values, start=1):
-                    elastic.write_number(i, j, float(value))
+            elastic.set_column(0, 0, 34)
+            row = 0
+            for segment in (None, *self.figures.segment_names):
+                title = "All buyers (weighted by takers)" if segment is None else f"Segment {segment}"
+                elastic.write_string(row, 0, str(neutralize_formula(title)), bold)
+                row = _write_matrix(elastic, row + 1, self.elasticity_table(segment), bold) + 1
             settings_sheet = book.add_worksheet("Settings")
             flat = {f"{section}.{key}": value for section, body in settings.items() for key, value in body.items()}
             _write_pairs(settings_sheet, flat, bold, None)
@@ -144,6 +147,18 @@ def _one_kind_of_line_break(value: object) -> object:
     if isinstance(value, str):
         return value.replace("\r\n", "\n").replace("\r", "\n")
     return value
+
+
+def _write_matrix(sheet, row: int, table: pd.DataFrame, bold) -> int:
+    """Write ``table`` with its labels from ``row``; return the first row after it."""
+    sheet.write_string(row, 0, "take rate of \\ price of", bold)
+    for j, col in enumerate(table.columns, start=1):
+        sheet.write_string(row, j, str(neutralize_formula(col)), bold)
+    for i, (idx, values) in enumerate(table.iterrows(), start=row + 1):
+        sheet.write_string(i, 0, str(neutralize_formula(idx)), bold)
+        for j, value in enumerate(values, start=1):
+            sheet.write_number(i, j, float(value))
+    return row + 1 + len(table)
 
 
 def _write_pairs(sheet, pairs: Mapping[str, Any], bold, money) -> None:

@@ -186,6 +186,18 @@ def test_sheet_figures_match_an_independent_recomputation(run: Path, hostile_dat
             assert float(row["change_pct"]) == pytest.approx(100 * (price - previous) / previous, abs=0.005)
             assert abs(price - previous) <= 0.10 * previous + 1e-9  # the stability band
 
+    # The Elasticities sheet, segment by segment: row b, column a is the elasticity of b's take
+    # rate to a's price, b_s p_a P_s(a) off the diagonal and -b_s p_b (1 - P_s(b)) on it.
+    cells = list(openpyxl.load_workbook(run / "price_sheet.xlsx")["Elasticities"].iter_rows(values_only=True))
+    prices = np.array([float(r["price"]) for r in rows])
+    n = len(rows)
+    for k, seg in enumerate(model["segments"]):
+        first = next(i for i, c in enumerate(cells) if c[0] == f"Segment {seg['name']}") + 2
+        got = np.array([[cells[first + b][1 + a] for a in range(n)] for b in range(n)], dtype=float)
+        expected = np.tile(seg["price_coef"] * prices * take[:, k], (n, 1))
+        np.fill_diagonal(expected, -seg["price_coef"] * prices * (1 - take[:, k]))
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
     record = json.loads((run / "run.json").read_text(encoding="utf-8"))
     assert record["attach_rate"] == pytest.approx(float(take.sum(axis=0) @ shares), rel=1e-9)
     expected = BUYERS * sum(float(take[b] @ shares) * float(r["incremental_margin"]) for b, r in enumerate(rows))
