@@ -24,7 +24,7 @@ EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_TARGET_UNREACHABLE = 0, 1, 2, 3
 
 
 class UsageError(Exception):
-    pass
+    """Bad command-line usage: reported in one line, exit 2."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import platform
@@ -71,10 +72,8 @@ def _finite_or_none(value: float | None) -> float | None:
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for package in ("pulp", "highspy", "numpy", "pandas", "scipy", "xlsxwriter"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 
