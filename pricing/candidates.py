@@ -72,14 +72,6 @@ class Candidates:
     def set_members(self, set_index: int) -> list[int]:
         return [int(i) for i in self.members[set_index] if i >= 0]
 
-    def subset(self, keep: np.ndarray) -> "Candidates":
-        """The same sets with only the candidates at positions ``keep``."""
-        keep = np.asarray(keep, dtype=int)
-        return Candidates(
-            self.catalog, self.members, self.list_total, self.unit_cost_total, self.displaced_cost_total,
-            self.composition_utility, self.pin_mask, self.set_id[keep], self.price[keep], self.margin[keep],
-            self.attraction[keep], self.last_price[keep],
-        )
 
 
 def _compositions(catalog: Catalog, settings: Settings, eligible: np.ndarray) -> np.ndarray:

@@ -46,12 +46,6 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.skus)
 
-    def index(self, sku: str) -> int:
-        try:
-            return self.skus.index(sku)
-        except ValueError:
-            raise InputError("catalog.csv", f"unknown SKU {sku!r}") from None
-
     @property
     def standalone_margin(self) -> np.ndarray:
         """Expected standalone margin per car buyer of each SKU (CNY): rate * (list - cost)."""
@@ -62,23 +56,6 @@ class Catalog:
         """What one bundled unit of each SKU costs against a sale of it: unit cost plus the
         standalone margin it replaces (CNY). ``m(b) = p - sum displaced_cost``."""
         return self.unit_cost + self.standalone_margin
-
-    def active_only(self) -> "Catalog":
-        keep = np.flatnonzero(self.active)
-        return self.subset(keep)
-
-    def subset(self, keep: np.ndarray) -> "Catalog":
-        keep = np.asarray(keep, dtype=int)
-        return Catalog(
-            skus=tuple(self.skus[i] for i in keep),
-            names=tuple(self.names[i] for i in keep),
-            categories=tuple(self.categories[i] for i in keep),
-            zones=tuple(self.zones[i] for i in keep),
-            list_price=self.list_price[keep],
-            unit_cost=self.unit_cost[keep],
-            standalone_rate=self.standalone_rate[keep],
-            active=self.active[keep],
-        )
 
     def with_cost_change(self, pct: float) -> "Catalog":
         """A copy with every unit cost changed by ``pct`` percent (e.g. 5 for +5%)."""

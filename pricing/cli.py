@@ -15,7 +15,7 @@ from models.errors import InputError
 from pricing import fit_command
 from pricing.optimize import InfeasibleTarget, optimize
 from pricing.problem import Problem
-from pricing.report import format_summary, write_run
+from pricing.report import format_summary, summary, write_run
 from pricing.settings import Settings
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_UNEXPECTED", "EXIT_BAD_INPUT", "EXIT_TARGET_UNREACHABLE"]
@@ -106,8 +106,9 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
               f"after {result.diagnostics.get('solve_seconds', 0):.1f} s; nothing written "
               f"(a longer --time-limit may help)", file=sys.stderr)
         return EXIT_UNEXPECTED
-    written = write_run(result, args.out)
-    print(format_summary(result))
+    headline = summary(result)
+    written = write_run(result, args.out, headline=headline)
+    print(format_summary(result, headline))
     print("\nWrote " + ", ".join(str(p) for p in written))
     return EXIT_OK
 

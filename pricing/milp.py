@@ -22,6 +22,7 @@ import highspy
 import numpy as np
 import pulp
 
+from models import mnl
 from pricing.pruning import per_set_max
 from pricing.status import SolveStatus, status_from_highs
 
@@ -199,10 +200,8 @@ class OfferMilp:
         chosen = list(chosen)
         if not chosen:
             return 0.0
-        v = self.attraction[chosen]
-        take = v / (1.0 + v.sum(axis=0))
         weight = self.margin[chosen] if self.objective == "margin" else np.ones(len(chosen))
-        return float((take * weight[:, None]).sum(axis=0) @ self.shares)
+        return float(mnl.margin_per_buyer(mnl.choice_probabilities(self.attraction[chosen]), self.shares, weight))
 
     def _start_values(self, chosen: Sequence[int]) -> list[tuple[pulp.LpVariable, float]]:
         v = self.attraction[list(chosen)]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from models import mnl
 from pricing.candidates import Candidates, build_candidates
 from pricing.heuristic import lagrangian_search, local_search
 from pricing.milp import OfferMilp
@@ -94,14 +95,12 @@ class _Solved:
 
 
 def _value(attraction: np.ndarray, weight: np.ndarray, shares: np.ndarray) -> float:
-    """Exact objective per buyer: ``sum_s w_s sum_b P_s(b) weight_b``."""
-    if len(weight) == 0:
-        return 0.0
-    take = attraction / (1.0 + attraction.sum(axis=0))
-    return float((take * weight[:, None]).sum(axis=0) @ shares)
+    """Exact objective per buyer: ``sum_s w_s sum_b P_s(b) weight_b`` (rows = bundles offered)."""
+    return float(mnl.margin_per_buyer(mnl.choice_probabilities(attraction), shares, weight)) if len(weight) else 0.0
 
 
 def _feasible(attraction: np.ndarray, shares: np.ndarray, target: float, pins: np.ndarray, all_pins: int) -> bool:
+    """Every pinned SKU held and the attach target met, exactly."""
     covered = 0
     for p in pins:
         covered |= int(p)
@@ -109,8 +108,7 @@ def _feasible(attraction: np.ndarray, shares: np.ndarray, target: float, pins: n
         return False
     if len(attraction) == 0:
         return target <= 0
-    attach = float((1.0 - 1.0 / (1.0 + attraction.sum(axis=0))) @ shares)
-    return attach >= target
+    return float(mnl.attach_rate(mnl.choice_probabilities(attraction), shares)) >= target
 
 
 def _solve(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins: np.ndarray, shares: np.ndarray,

@@ -77,10 +77,14 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run_record(result: OptimizationResult, extra_inputs: dict[str, Path] | None = None) -> dict[str, Any]:
-    """Everything ``run.json`` holds: status, proof, figures, settings, input hashes, versions."""
+def run_record(result: OptimizationResult, extra_inputs: dict[str, Path] | None = None,
+               headline: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything ``run.json`` holds: status, proof, figures, settings, input hashes, versions.
+
+    ``headline`` is ``summary(result)`` when the caller has it already (its band takes 500 draws).
+    """
     f = result.figures
-    record = summary(result)
+    record = dict(headline if headline is not None else summary(result))
     record.update({
         "solve_seconds": result.diagnostics.get("solve_seconds"),
         "attach_by_segment": dict(zip(f.segment_names, map(float, f.attach_by_segment))),
@@ -97,7 +101,7 @@ def run_record(result: OptimizationResult, extra_inputs: dict[str, Path] | None 
 
 
 def write_run(result: OptimizationResult, out_dir: Path, extra_inputs: dict[str, Path] | None = None,
-              extra_record: dict[str, Any] | None = None) -> list[Path]:
+              extra_record: dict[str, Any] | None = None, headline: dict[str, Any] | None = None) -> list[Path]:
     """Write ``price_sheet.csv``, ``price_sheet.xlsx`` and ``run.json`` together, all or nothing.
 
     Raises ``ValueError`` if the result has no offer to write (check ``result.status.is_ok``).
@@ -105,19 +109,20 @@ def write_run(result: OptimizationResult, out_dir: Path, extra_inputs: dict[str,
     if not result.status.is_ok:
         raise ValueError(f"no price sheet for a run with status {result.status.value}")
     sheet = PriceSheet(result.offer, result.figures, result.problem.catalog)
-    record = run_record(result, extra_inputs)
+    headline = headline if headline is not None else summary(result)
+    record = run_record(result, extra_inputs, headline)
     record.update(extra_record or {})
     return write_outputs(Path(out_dir), {
         "price_sheet.csv": sheet.write_csv,
-        "price_sheet.xlsx": lambda p: sheet.write_xlsx(p, summary(result), result.problem.settings.to_dict()),
+        "price_sheet.xlsx": lambda p: sheet.write_xlsx(p, headline, result.problem.settings.to_dict()),
         "run.json": lambda p: p.write_text(dump_json(record), encoding="utf-8"),
     })
 
 
-def format_summary(result: OptimizationResult) -> str:
-    """A readable summary for the terminal."""
+def format_summary(result: OptimizationResult, headline: dict[str, Any] | None = None) -> str:
+    """A readable summary for the terminal (``headline``: ``summary(result)`` if already made)."""
     f = result.figures
-    s = summary(result)
+    s = headline if headline is not None else summary(result)
     gap = "" if s["gap"] is None else f" (gap {s['gap']:.2e})" if result.proven_optimal else f", gap {s['gap']:.2%}"
     proof = f"proven optimal{gap}" if result.proven_optimal else f"NOT proven optimal: {s['status']}{gap}"
     lines = [
