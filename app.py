@@ -1,7 +1,7 @@
 """The what-if app: pricing managers move the controls and see the best bundles; finance reviews
 and approves the sheet.
 
-A thin shell: it reads the controls, calls :mod:`pricing.whatif` and :mod:`pricing.scenarios`,
+A thin shell: it reads the controls, calls :mod:`pricing.app.whatif` and :mod:`pricing.app.scenarios`,
 and shows what they return. Data folder: ``$BUNDLE_PRICING_DATA`` (default ``data/``); saved
 scenarios and decisions: ``$BUNDLE_PRICING_STORE`` (default ``scenarios/``).
 """
@@ -17,11 +17,11 @@ import pandas as pd
 import streamlit as st
 
 from models.errors import InputError
-from pricing.problem import DEFAULT_DATA, Problem
-from pricing.report import offer_warnings, summary
-from pricing.scenarios import ScenarioStore
-from pricing.settings import Settings
-from pricing.whatif import (
+from pricing.domain.problem import DEFAULT_DATA, Problem
+from pricing.files.run_record import offer_warnings, summary
+from pricing.app.scenarios import ScenarioStore
+from pricing.domain.settings import Settings
+from pricing.app import (
     WhatIf, WhatIfRun, approved_sheet, bundle_table, compare_bundles, compare_totals, format_total, review_table,
     run_whatif, shares_from_percent, sheet_files, target_grid, tradeoff_curve,
 )

@@ -5,7 +5,7 @@
 Copies the data folder to a temporary one (so nothing is written into the repo), then times:
 the first page view (which solves the defaults), a Run with a new combination (K = 4), a Run
 with a combination already run (cached), and a rerun that solves nothing. "library" is the time
-the page spent in ``pricing.whatif.run_whatif``; "page" is the rest.
+the page spent in ``pricing.app.whatif.run_whatif``; "page" is the rest.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ def main() -> None:
     os.chdir(ROOT)
     from streamlit.testing.v1 import AppTest
 
-    from pricing.problem import Problem
-    from pricing.settings import Settings
-    from pricing.whatif import WhatIf, run_whatif
+    from pricing.domain.problem import Problem
+    from pricing.domain.settings import Settings
+    from pricing.app.whatif import WhatIf, run_whatif
 
     base = Problem.load(data, Settings.from_toml())
     library_only = timed(lambda: run_whatif(base, WhatIf.from_settings(base.settings).replace(max_bundles=4)))

@@ -19,9 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.fit import SegmentLogitFit, holdout_check  # noqa: E402
+from models.fit import SegmentLogitFit  # noqa: E402
+from models.validation import holdout_check  # noqa: E402
 from models.history import History  # noqa: E402
-from pricing.catalog import Catalog  # noqa: E402
+from pricing.domain.catalog import Catalog  # noqa: E402
 
 DATA = ROOT / "data"
 

@@ -23,11 +23,11 @@ import pulp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.instances import shipped, synthetic  # noqa: E402
-from pricing.candidates import build_candidates  # noqa: E402
-from pricing.milp import _HighsWithStart  # noqa: E402
-from pricing.optimize import optimize  # noqa: E402
-from pricing.settings import Settings  # noqa: E402
-from pricing.status import status_from_highs  # noqa: E402
+from pricing.optimizer.candidates import build_candidates  # noqa: E402
+from pricing.optimizer.milp import _HighsWithStart  # noqa: E402
+from pricing.optimizer.optimize import optimize  # noqa: E402
+from pricing.domain.settings import Settings  # noqa: E402
+from pricing.optimizer.status import status_from_highs  # noqa: E402
 
 # Above this many candidates the textbook model (3 rows per candidate and segment) is not built:
 # PuLP would need minutes and many GB before HiGHS starts.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from models.demand import DemandModel, Segment
-from pricing.catalog import Catalog
-from pricing.problem import Problem
-from pricing.settings import Settings
+from pricing.domain.catalog import Catalog
+from pricing.domain.problem import Problem
+from pricing.domain.settings import Settings
 
 __all__ = ["shipped", "synthetic"]
 

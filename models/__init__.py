@@ -1,7 +1,12 @@
 """Demand: the mixture-of-logits model, its choice maths, and fitting it to offer history.
 
-``models.fit`` (the estimator) is not imported here: it loads scipy, which the optimizer and the
-app do not need; import it as ``from models.fit import SegmentLogitFit``.
+The bottom layer: owns the ``DemandModel`` and its file format (``demand``), the choice
+probabilities every other part uses (``mnl``), the offer history and its reader (``history``,
+``tables``), the fit (``fit``) and its holdout check (``validation``), and coefficient draws
+(``uncertainty``). It imports nothing from ``pricing``, nor Streamlit.
+
+``models.fit`` and ``models.validation`` are not imported here: they load scipy, which the
+optimizer and the app do not need; import them as ``from models.fit import SegmentLogitFit``.
 """
 
 from models.demand import DemandModel, Segment

@@ -1,4 +1,4 @@
-"""Fitting the segment logit of the spec to the offer history, and checking the fit.
+"""Fitting the segment logit of the spec to the offer history (the check is ``models.validation``).
 
 For each segment separately (the segments share no coefficient), the buyers of a cell (month,
 region, segment) choose one of the bundles offered or no bundle, so the grouped take-up counts
@@ -38,10 +38,10 @@ from scipy import optimize, stats
 from models.demand import DemandModel, Segment
 from models.errors import InputError
 from models.history import History
+from models.likelihood import PRICE_SCALE, Design, information, null_log_likelihood
 
-__all__ = ["SegmentLogitFit", "SegmentEstimate", "holdout_check"]
+__all__ = ["SegmentLogitFit", "SegmentEstimate"]
 
-_PRICE_SCALE = 1000.0  # the optimiser works in utility per 1,000 CNY, which keeps the Hessian well scaled
 _Z95 = float(stats.norm.ppf(0.975))
 _NOT_FITTED = "this SegmentLogitFit is not fitted yet; call fit(history, catalog) first"
 
@@ -80,48 +80,6 @@ class SegmentEstimate:
         k = self.params.index(param)
         half = _Z95 * self.std_error[k]
         return float(self.estimate[k] - half), float(self.estimate[k] + half)
-
-
-class _Design:
-    """One segment's rows as arrays. Rows = offered bundles of the segment's cells."""
-
-    def __init__(self, frame: pd.DataFrame, catalog) -> None:
-        index = {sku: i for i, sku in enumerate(catalog.skus)}
-        zones = catalog.zones
-        n_rows, n_skus = len(frame), len(catalog.skus)
-        incidence = np.zeros((n_rows, n_skus))
-        zone_count = np.empty(n_rows)
-        for r, skus in enumerate(frame["skus"]):
-            cols = [index[s] for s in skus]
-            incidence[r, cols] = 1.0
-            zone_count[r] = len({zones[c] for c in cols})
-        cell_key = list(zip(frame["month"], frame["region"]))
-        codes, uniques = pd.factorize(pd.Series(cell_key, dtype=object))
-        self.cell = np.asarray(codes)
-        self.n_cells = len(uniques)
-        self.buyers = np.zeros(self.n_cells)
-        self.buyers[self.cell] = frame["buyers"].to_numpy(float)
-        self.taken = frame["taken"].to_numpy(float)
-        self.price = frame["price"].to_numpy(float)
-        self.x = np.column_stack([
-            np.ones(n_rows), -self.price / _PRICE_SCALE, zone_count - 1.0, incidence,
-        ])
-        self.offers = incidence.sum(axis=0)
-
-    def utility(self, beta: np.ndarray) -> np.ndarray:
-        return self.x @ beta
-
-    def probabilities(self, beta: np.ndarray) -> np.ndarray:
-        """Take probability of each row's bundle within its cell."""
-        u = np.clip(self.utility(beta), -500.0, 500.0)
-        e = np.exp(u)
-        denominator = 1.0 + np.bincount(self.cell, weights=e, minlength=self.n_cells)
-        return e / denominator[self.cell]
-
-    def log_likelihood(self, beta: np.ndarray) -> float:
-        u = np.clip(self.utility(beta), -500.0, 500.0)
-        log_denominator = np.log1p(np.bincount(self.cell, weights=np.exp(u), minlength=self.n_cells))
-        return float(self.taken @ u - self.buyers @ log_denominator)
 
 
 class SegmentLogitFit:
@@ -187,7 +145,7 @@ class SegmentLogitFit:
         estimates = []
         for name in history.segments:
             frame = history.frame[history.frame["segment"] == name].reset_index(drop=True)
-            design = _Design(frame, catalog)
+            design = Design(frame, catalog)
             estimates.append(self._fit_segment(name, shares[name], design, penalty))
         self.segments_ = tuple(estimates)
         self.months_ = history.months
@@ -225,7 +183,7 @@ class SegmentLogitFit:
             q[mu, mc] -= wc
         return q
 
-    def _fit_segment(self, name: str, share: float, design: _Design, penalty: np.ndarray) -> SegmentEstimate:
+    def _fit_segment(self, name: str, share: float, design: Design, penalty: np.ndarray) -> SegmentEstimate:
         n_u = design.x.shape[1]
         n = penalty.shape[0]
 
@@ -243,7 +201,7 @@ class SegmentLogitFit:
 
         def hessian(theta: np.ndarray) -> np.ndarray:
             h = penalty.copy()
-            h[:n_u, :n_u] += _information(design, theta[:n_u])
+            h[:n_u, :n_u] += information(design, theta[:n_u])
             return h
 
         theta0 = np.zeros(n)
@@ -266,7 +224,7 @@ class SegmentLogitFit:
             decrement = float(grad @ np.linalg.solve(h, grad))
         covariance_full = np.linalg.inv(h)
         scale = np.ones(n_u)
-        scale[1] = 1.0 / _PRICE_SCALE
+        scale[1] = 1.0 / PRICE_SCALE
         estimate = theta[:n_u] * scale
         covariance = covariance_full[:n_u, :n_u] * np.outer(scale, scale)
         params = ("intercept", "price_coef", "span_bonus", *(f"appeal:{s}" for s in self.skus_))
@@ -277,7 +235,7 @@ class SegmentLogitFit:
             estimate=estimate,
             covariance=0.5 * (covariance + covariance.T),
             log_likelihood=design.log_likelihood(theta[:n_u]),
-            log_likelihood_null=_null_log_likelihood(design),
+            log_likelihood_null=null_log_likelihood(design),
             offers={s: int(k) for s, k in zip(self.skus_, design.offers)},
             buyers=int(design.buyers.sum()),
             takers=int(design.taken.sum()),
@@ -320,8 +278,8 @@ class SegmentLogitFit:
             mask = (history.frame["segment"] == name).to_numpy()
             est = self.segment(name)
             beta = est.estimate.copy()
-            beta[1] *= _PRICE_SCALE
-            design = _Design(history.frame[mask].reset_index(drop=True), catalog)
+            beta[1] *= PRICE_SCALE
+            design = Design(history.frame[mask].reset_index(drop=True), catalog)
             out[mask] = design.probabilities(beta)
         return out
 
@@ -420,31 +378,6 @@ class SegmentLogitFit:
         }
 
 
-def _information(design: _Design, beta: np.ndarray) -> np.ndarray:
-    """Observed (= expected) information of the grouped logit:
-    ``sum_cells buyers * (X' diag(P) X - (X'P)(X'P)')``."""
-    p = design.probabilities(beta)
-    weight = design.buyers[design.cell] * p
-    info = (design.x * weight[:, None]).T @ design.x
-    mean_x = np.zeros((design.n_cells, design.x.shape[1]))
-    np.add.at(mean_x, design.cell, design.x * p[:, None])
-    info -= (mean_x * design.buyers[:, None]).T @ mean_x
-    return info
-
-
-def _null_log_likelihood(design: _Design) -> float:
-    """Log-likelihood of one common utility for every bundle of the segment (McFadden's null)."""
-    x = design.x
-    one = np.zeros(x.shape[1])
-
-    def negative(c: float) -> float:
-        one[0] = c
-        return -design.log_likelihood(one)
-
-    best = optimize.minimize_scalar(negative, bounds=(-30.0, 10.0), method="bounded", options={"xatol": 1e-9})
-    return -float(best.fun)
-
-
 def _list_totals(frame: pd.DataFrame, catalog) -> np.ndarray:
     price = dict(zip(catalog.skus, catalog.list_price))
     return np.array([sum(price[s] for s in skus) for skus in frame["skus"]])
@@ -457,79 +390,3 @@ def _join(names: Sequence[str]) -> str:
 
 def _sig(value: float, digits: int = 8) -> float:
     return float(f"{float(value):.{digits}g}")
-
-
-def holdout_check(history: History, catalog, holdout_months: int = 3, **settings: Any) -> dict[str, Any]:
-    """Fit on all but the last ``holdout_months`` months and predict their take-up.
-
-    The naive baseline predicts each bundle's take rate from the quarter (3 months) before the
-    holdout: the same SKU set's take rate in the same region and segment when it was offered
-    then, else the average bundle's take rate there; and each market's attach rate as its
-    attach rate in that quarter.
-
-    Returns
-    -------
-    dict with ``months_fitted``, ``months_held_out``, ``take_rate_mae`` and ``attach_rate_mae``
-    (each ``{"model": ..., "naive": ...}``, mean absolute errors in percentage points of car
-    buyers, weighted by buyers) and ``markets`` (actual vs predicted attach rate per month and
-    region, in percent).
-    """
-    months = history.months
-    if len(months) < holdout_months + 3 + 1:
-        raise InputError(
-            history.source, f"a holdout check needs at least {holdout_months + 4} months, got {len(months)}"
-        )
-    train_months, test_months = months[:-holdout_months], months[-holdout_months:]
-    train = history.select_months(train_months)
-    test = history.select_months(test_months)
-    model = SegmentLogitFit(**settings).fit(train, catalog)
-    frame = test.frame.copy()
-    frame["predicted"] = model.predict_take_rates(test, catalog)
-    frame["actual"] = frame["taken"] / frame["buyers"]
-
-    quarter = history.select_months(train_months[-3:]).frame.copy()
-    quarter["key"] = quarter["skus"].map(frozenset)
-    same_set = quarter.groupby(["region", "segment", "key"]).agg(t=("taken", "sum"), b=("buyers", "sum"))
-    same_set_rate = (same_set["t"] / same_set["b"]).to_dict()
-    any_set = quarter.groupby(["region", "segment"]).agg(t=("taken", "sum"), b=("buyers", "sum"))
-    any_set_rate = (any_set["t"] / any_set["b"]).to_dict()
-    frame["naive"] = [
-        same_set_rate.get((r, s, frozenset(k)), any_set_rate.get((r, s), 0.0))
-        for r, s, k in zip(frame["region"], frame["segment"], frame["skus"])
-    ]
-    w = frame["buyers"].to_numpy(float)
-
-    def mae(column: str) -> float:
-        return float(100.0 * np.average(np.abs(frame[column] - frame["actual"]), weights=w))
-
-    cells = frame.groupby(["month", "region", "segment"]).agg(
-        buyers=("buyers", "first"), taken=("taken", "sum"), predicted=("predicted", "sum")
-    ).reset_index()
-    cells["predicted_takers"] = cells["predicted"] * cells["buyers"]
-    markets = cells.groupby(["month", "region"]).agg(
-        buyers=("buyers", "sum"), taken=("taken", "sum"), predicted_takers=("predicted_takers", "sum")
-    ).reset_index()
-    q_cells = quarter.groupby(["month", "region", "segment"]).agg(buyers=("buyers", "first"), taken=("taken", "sum"))
-    q_markets = q_cells.groupby("region").sum()
-    naive_attach = (q_markets["taken"] / q_markets["buyers"]).to_dict()
-    markets["actual"] = markets["taken"] / markets["buyers"]
-    markets["model"] = markets["predicted_takers"] / markets["buyers"]
-    markets["naive"] = markets["region"].map(naive_attach)
-    mw = markets["buyers"].to_numpy(float)
-    return {
-        "months_fitted": [train_months[0], train_months[-1]],
-        "months_held_out": list(test_months),
-        "baseline": "naive: last quarter's take rate (same bundle, region and segment; else the average bundle there)",
-        "take_rate_mae": {"model": mae("predicted"), "naive": mae("naive"), "unit": "percentage points"},
-        "attach_rate_mae": {
-            "model": float(100 * np.average(np.abs(markets["model"] - markets["actual"]), weights=mw)),
-            "naive": float(100 * np.average(np.abs(markets["naive"] - markets["actual"]), weights=mw)),
-            "unit": "percentage points",
-        },
-        "markets": [
-            {"month": m, "region": r, "buyers": int(b), "actual_pct": round(100 * a, 3),
-             "model_pct": round(100 * p, 3), "naive_pct": round(100 * n, 3)}
-            for m, r, b, a, p, n in zip(markets["month"], markets["region"], markets["buyers"],
-                                         markets["actual"], markets["model"], markets["naive"])
-        ],
-    }

@@ -67,8 +67,8 @@ def offer_bands(model: DemandModel, catalog: Any, offer: Any, buyers: float, tar
     ----------
     model : the demand model; its ``fit`` section must hold each segment's coefficient covariance
         (as written by ``python -m pricing fit``). The draws centre on the model's own values.
-    catalog : :class:`pricing.catalog.Catalog` (zones, unit costs, standalone rates).
-    offer : :class:`pricing.offer.Offer`, its bundles' SKUs and prices (CNY).
+    catalog : :class:`pricing.domain.catalog.Catalog` (zones, unit costs, standalone rates).
+    offer : :class:`pricing.domain.offer.Offer`, its bundles' SKUs and prices (CNY).
     buyers : car buyers a month.
     target : attach-rate target, a share of car buyers.
     n_draws, seed : number of draws and the seed of the generator (same seed, same bands).

@@ -1,12 +1,14 @@
-"""Bundle pricing: candidates, safe pruning, the MILP, price sheets and the command line."""
+"""Bundle pricing: which SKUs go into each bundle, at what price, proven optimal.
 
-from pricing.catalog import Catalog
-from pricing.offer import Bundle, Offer, OfferFigures, evaluate_offer
-from pricing.optimize import InfeasibleTarget, OptimizationResult, max_attach_rate, optimize
-from pricing.problem import Problem
-from pricing.settings import Settings
-from pricing.sheet import PriceSheet
-from pricing.status import SolveStatus
+Subpackages, from the bottom up (each imports only those below it; ``docs/architecture.md``):
+``domain`` (catalog, settings, problem, offer), ``optimizer`` (candidates, pruning, MILP, status),
+``files`` (sheets, run records, atomic writes), ``app`` (the app's library) and ``cli`` (the command
+line). The demand model lives in the top-level ``models`` package, below all of them.
+"""
+
+from pricing.domain import Bundle, Catalog, Offer, OfferFigures, Problem, Settings, evaluate_offer
+from pricing.files import PriceSheet
+from pricing.optimizer import InfeasibleTarget, OptimizationResult, SolveStatus, max_attach_rate, optimize
 
 __all__ = [
     "Catalog", "Bundle", "Offer", "OfferFigures", "evaluate_offer", "InfeasibleTarget", "OptimizationResult",

@@ -8,8 +8,8 @@ import pytest
 
 from benchmarks.bench_optimizer import textbook_big_m
 from benchmarks.instances import synthetic
-from pricing.optimize import max_attach_rate, optimize
-from pricing.settings import Settings
+from pricing.optimizer.optimize import max_attach_rate, optimize
+from pricing.domain.settings import Settings
 
 CASES = [
     pytest.param(12, 12, 3, 0.3, id="12-skus-K3-slack"),

@@ -13,11 +13,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pricing.cli import main as cli_main
-from pricing.optimize import optimize
-from pricing.problem import Problem
-from pricing.scenarios import STORE_ENV, ScenarioStore
-from pricing.settings import Settings
-from pricing.whatif import WhatIf, apply_whatif, explain_bundles, run_whatif
+from pricing.optimizer.optimize import optimize
+from pricing.domain.problem import Problem
+from pricing.app.scenarios import STORE_ENV, ScenarioStore
+from pricing.domain.settings import Settings
+from pricing.app import WhatIf, apply_whatif, explain_bundles, run_whatif
 from tests.conftest import DATA, ROOT
 
 APP = str(ROOT / "app.py")
@@ -231,7 +231,7 @@ def test_approved_sheet_becomes_the_last_approved(tmp_path, monkeypatch):
 
 def test_the_library_answer_is_the_cli_answer(shared_data, tmp_path):
     # The page's downloads are PriceSheet's text: the same as the CLI's file for the same settings.
-    from pricing.whatif import sheet_files
+    from pricing.app.whatif import sheet_files
     result = optimize(apply_whatif(Problem.load(shared_data, Settings.from_toml()),
                                    WhatIf.from_settings(Settings.from_toml()).replace(max_bundles=4, attach_rate=0.12)))
     assert cli_main(["optimize", "--data", str(shared_data), "--bundles", "4", "--attach-target", "0.12",
@@ -240,7 +240,7 @@ def test_the_library_answer_is_the_cli_answer(shared_data, tmp_path):
 
 
 def test_band_from_the_demand_fit_is_the_librarys(app, shared_data):
-    from pricing.report import summary
+    from pricing.files.run_record import summary
 
     result = library(shared_data).result
     band = summary(result)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from pricing.problem import Problem
-from pricing.settings import Settings
-from pricing.whatif import WhatIf, run_whatif
+from pricing.domain.problem import Problem
+from pricing.domain.settings import Settings
+from pricing.app.whatif import WhatIf, run_whatif
 from tests.conftest import ROOT
 from tests.test_app import make_small_data
 

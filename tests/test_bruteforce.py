@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from models.demand import DemandModel, Segment
-from pricing.catalog import Catalog
-from pricing.optimize import InfeasibleTarget, optimize
-from pricing.problem import Problem
-from pricing.settings import Settings
+from pricing.domain.catalog import Catalog
+from pricing.optimizer.optimize import InfeasibleTarget, optimize
+from pricing.domain.problem import Problem
+from pricing.domain.settings import Settings
 
 ZONE_NAMES = ("car", "home", "human")
 DISCOUNT_CHOICES = ("0", "0.05", "0.08", "0.1", "0.12", "0.15", "0.2", "0.25", "0.3")

@@ -10,9 +10,9 @@ import pytest
 
 from models.demand import DemandModel, Segment
 from models.errors import InputError
-from pricing.candidates import build_candidates, charm_price, ladder_price
-from pricing.catalog import Catalog
-from pricing.settings import Settings
+from pricing.optimizer.candidates import build_candidates, charm_price, ladder_price
+from pricing.domain.catalog import Catalog
+from pricing.domain.settings import Settings
 
 
 @pytest.mark.parametrize(

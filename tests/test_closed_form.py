@@ -17,10 +17,10 @@ import pytest
 from scipy.special import lambertw
 
 from models.demand import DemandModel, Segment
-from pricing.catalog import Catalog
-from pricing.optimize import optimize
-from pricing.problem import Problem
-from pricing.settings import Settings
+from pricing.domain.catalog import Catalog
+from pricing.optimizer.optimize import optimize
+from pricing.domain.problem import Problem
+from pricing.domain.settings import Settings
 
 SKUS = ("A", "B", "C")
 

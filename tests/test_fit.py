@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.fit import SegmentLogitFit, holdout_check
+from models.fit import SegmentLogitFit
+from models.validation import holdout_check
 from models.history import price_warnings
 from models.history import History
-from pricing.catalog import Catalog
-from pricing.offer import Bundle, Offer, evaluate_offer
+from pricing.domain.catalog import Catalog
+from pricing.domain.offer import Bundle, Offer, evaluate_offer
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

@@ -11,7 +11,7 @@ import pytest
 from models.demand import DemandModel
 from models.errors import InputError
 from models.history import History
-from pricing.catalog import Catalog
+from pricing.domain.catalog import Catalog
 from pricing.cli import main
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -13,8 +13,8 @@ import pytest
 
 from models.errors import InputError
 from pricing.cli import EXIT_BAD_INPUT, EXIT_TARGET_UNREACHABLE, main
-from pricing.problem import Problem
-from pricing.settings import Settings
+from pricing.domain.problem import Problem
+from pricing.domain.settings import Settings
 
 from conftest import DATA
 

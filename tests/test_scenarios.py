@@ -4,9 +4,9 @@ an approval writes last_sheet.csv whole, in the sheet format the optimizer reads
 import pytest
 
 from models.errors import InputError
-from pricing.catalog import Catalog
-from pricing.scenarios import STORE_ENV, ScenarioStore, default_store_dir
-from pricing.sheet import read_last_prices
+from pricing.domain.catalog import Catalog
+from pricing.app.scenarios import STORE_ENV, ScenarioStore, default_store_dir
+from pricing.domain.last_sheet import read_last_prices
 from tests.conftest import DATA
 
 SHEET = (DATA / "last_sheet.csv").read_text()

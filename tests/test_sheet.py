@@ -13,11 +13,11 @@ import numpy as np
 import openpyxl
 import pytest
 
-from pricing import sheet as sheet_module
-from pricing.catalog import Catalog
+from pricing.files import atomic as sheet_module
+from pricing.domain.catalog import Catalog
 from pricing.cli import EXIT_OK, EXIT_UNEXPECTED, main
-from pricing.report import OUTPUT_FILES
-from pricing.sheet import SHEET_COLUMNS, PriceSheet
+from pricing.files.run_record import OUTPUT_FILES
+from pricing.files.sheet import SHEET_COLUMNS, PriceSheet
 
 from conftest import DATA
 
@@ -254,7 +254,7 @@ def test_failed_writer_keeps_the_previous_run_intact(tmp_path: Path) -> None:
 def test_tab_and_line_break_led_names_are_neutralised(tmp_path: Path) -> None:
     """Names the CSV reader would strip, set in code: a tab, a carriage return, a full-width '='."""
     from models.demand import DemandModel, Segment
-    from pricing.offer import Bundle, Offer, evaluate_offer
+    from pricing.domain.offer import Bundle, Offer, evaluate_offer
 
     names = ("\t=cmd|' /C calc'!A0", "\r=1+1", "\uff1dSUM(A1)", "plain")
     catalog = Catalog(

@@ -11,10 +11,10 @@ import highspy
 import pytest
 
 from pricing.cli import EXIT_OK, main
-from pricing.optimize import optimize
-from pricing.problem import Problem
-from pricing.settings import Settings
-from pricing.status import SolveStatus, status_from_highs
+from pricing.optimizer.optimize import optimize
+from pricing.domain.problem import Problem
+from pricing.domain.settings import Settings
+from pricing.optimizer.status import SolveStatus, status_from_highs
 
 from conftest import DATA
 

@@ -10,8 +10,8 @@ from scipy import stats
 
 from models.demand import DemandModel, Segment
 from models.uncertainty import offer_bands
-from pricing.catalog import Catalog
-from pricing.offer import Bundle, Offer, evaluate_offer
+from pricing.domain.catalog import Catalog
+from pricing.domain.offer import Bundle, Offer, evaluate_offer
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 OFFER = Offer((

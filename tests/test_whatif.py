@@ -10,10 +10,10 @@ import pytest
 
 from models.errors import InputError
 from pricing.cli import main as cli_main
-from pricing.optimize import InfeasibleTarget, optimize
-from pricing.problem import Problem
-from pricing.settings import Settings
-from pricing.whatif import (
+from pricing.optimizer.optimize import InfeasibleTarget, optimize
+from pricing.domain.problem import Problem
+from pricing.domain.settings import Settings
+from pricing.app import (
     WhatIf, apply_whatif, approved_sheet, compare_bundles, compare_totals, explain_bundles, review_table,
     run_whatif, sheet_files, target_grid, tradeoff_curve,
 )
@@ -236,5 +236,5 @@ def test_review_flags_rule_breaks_against_house_rules():
     pytest.param("margin", None, "", id="missing"),
 ])
 def test_format_total(key, value, text):
-    from pricing.whatif import format_total
+    from pricing.app import format_total
     assert format_total(key, value) == text

@@ -10,13 +10,13 @@ from typing import Mapping
 
 from models.demand import DemandModel
 from models.errors import InputError
-from pricing.catalog import Catalog
-from pricing.settings import Settings
-from pricing.sheet import read_last_prices
+from pricing.domain.catalog import Catalog
+from pricing.domain.settings import Settings
+from pricing.domain.last_sheet import read_last_prices
 
 __all__ = ["Problem", "DEFAULT_DATA", "input_hashes"]
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "data"
 _INPUT_FILES = ("catalog.csv", "model.json", "last_sheet.csv", "history.csv", "volumes.csv")
 
 

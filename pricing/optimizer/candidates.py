@@ -14,8 +14,8 @@ import numpy as np
 
 from models.demand import DemandModel
 from models.errors import InputError
-from pricing.catalog import ZONES, Catalog
-from pricing.settings import Settings
+from pricing.domain.catalog import ZONES, Catalog
+from pricing.domain.settings import Settings
 
 __all__ = ["Candidates", "build_candidates", "ladder_price", "charm_price"]
 

@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 
 from models import mnl
-from pricing.candidates import Candidates, build_candidates
-from pricing.heuristic import lagrangian_search, local_search
-from pricing.milp import OfferMilp
-from pricing.offer import Bundle, Offer, OfferFigures, evaluate_offer
-from pricing.problem import Problem
-from pricing.pruning import dominated, segment_margin_bounds
-from pricing.status import SolveStatus
+from pricing.optimizer.candidates import Candidates, build_candidates
+from pricing.optimizer.incumbent import lagrangian_search, local_search
+from pricing.optimizer.milp import OfferMilp
+from pricing.domain.offer import Bundle, Offer, OfferFigures, evaluate_offer
+from pricing.domain.problem import Problem
+from pricing.optimizer.pruning import dominated, segment_margin_bounds
+from pricing.optimizer.status import SolveStatus
 
 __all__ = ["optimize", "OptimizationResult", "InfeasibleTarget", "max_attach_rate"]
 

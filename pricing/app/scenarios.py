@@ -23,14 +23,15 @@ from typing import Any, Mapping
 import pandas as pd
 
 from models.errors import InputError
-from pricing.catalog import Catalog
-from pricing.sheet import read_last_prices, write_outputs
+from pricing.domain.catalog import Catalog
+from pricing.domain.last_sheet import read_last_prices
+from pricing.files.atomic import write_outputs
 
 __all__ = ["Scenario", "Decision", "ScenarioStore", "default_store_dir", "STORE_ENV", "DECISIONS"]
 
 STORE_ENV = "BUNDLE_PRICING_STORE"
 DECISIONS = ("approved", "rejected")
-_REPO = Path(__file__).resolve().parent.parent
+_REPO = Path(__file__).resolve().parents[2]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenarios (

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import InputError
-from pricing.catalog import ZONES
+from pricing.domain.catalog import ZONES
 
 __all__ = ["Settings", "DEFAULT_CONFIG", "ROUNDINGS"]
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent / "defaults.toml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "defaults.toml"
 ROUNDINGS = ("none", "charm")
 
 # TOML section of each setting; the spec's file layout.

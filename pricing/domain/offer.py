@@ -11,7 +11,7 @@ import numpy as np
 
 from models import mnl
 from models.demand import DemandModel
-from pricing.catalog import ZONES, Catalog
+from pricing.domain.catalog import ZONES, Catalog
 
 __all__ = ["Bundle", "Offer", "OfferFigures", "evaluate_offer", "baseline_figures"]
 

@@ -18,16 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from models.errors import InputError
 from models.history import History, price_warnings
-from pricing.catalog import Catalog
-from pricing.sheet import dump_json, read_last_prices, write_outputs
+from pricing.domain.catalog import Catalog
+from pricing.domain.last_sheet import read_last_prices
+from pricing.domain.problem import DEFAULT_DATA
+from pricing.files.atomic import dump_json, write_outputs
 
 if TYPE_CHECKING:
     from models.fit import SegmentLogitFit
 
 __all__ = ["add_parser", "run_fit", "format_report"]
-
-_DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data"
-
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``fit`` sub-command on ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
@@ -48,7 +47,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_fit(args: argparse.Namespace) -> int:
     """Handler of ``python -m pricing fit``; returns the exit code (0: model written)."""
-    data_dir = Path(args.data) if args.data is not None else _DEFAULT_DATA
+    data_dir = Path(args.data) if args.data is not None else DEFAULT_DATA
     if not data_dir.is_dir():
         raise InputError(str(data_dir), "data folder not found")
     out = Path(args.out) if args.out is not None else data_dir / "model.json"
@@ -72,7 +71,8 @@ def run_fit(args: argparse.Namespace) -> int:
                 "every segment needs its offers and take-up", column="segment",
             )
 
-    from models.fit import SegmentLogitFit, holdout_check  # scipy loads here, not for every CLI call
+    from models.fit import SegmentLogitFit  # scipy loads here, not for every CLI call
+    from models.validation import holdout_check
 
     estimator = SegmentLogitFit(**settings).fit(history, catalog)
     model = estimator.to_model()

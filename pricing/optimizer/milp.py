@@ -23,8 +23,8 @@ import numpy as np
 import pulp
 
 from models import mnl
-from pricing.pruning import per_set_max
-from pricing.status import SolveStatus, status_from_highs
+from pricing.optimizer.pruning import per_set_max
+from pricing.optimizer.status import SolveStatus, status_from_highs
 
 __all__ = ["OfferMilp", "MilpResult"]
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from models.history import price_warnings
 from models.uncertainty import offer_bands
-from pricing.optimize import OptimizationResult
-from pricing.problem import input_hashes
-from pricing.sheet import PriceSheet, dump_json, write_outputs
+from pricing.optimizer.optimize import OptimizationResult
+from pricing.domain.problem import input_hashes
+from pricing.files.atomic import dump_json, write_outputs
+from pricing.files.sheet import PriceSheet
 
 __all__ = ["summary", "offer_warnings", "run_record", "write_run", "format_summary", "OUTPUT_FILES"]
 

@@ -1,36 +1,27 @@
 """The price sheet finance reads: one row per bundle, written as CSV and XLSX, plus ``run.json``.
 
-Every output is written aside and renamed into place only when all of them are complete, and
-every text cell is safe from spreadsheet formula injection.
+Every text cell is safe from spreadsheet formula injection; ``pricing.files.atomic`` writes the
+files all or none.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import json
 import math
-import os
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from models.errors import InputError
-from pricing.catalog import Catalog
-from models.tables import read_table
-from pricing.files import neutralize_formula
-from pricing.offer import Offer, OfferFigures
+from pricing.domain.catalog import Catalog
+from pricing.domain.last_sheet import SHEET_COLUMNS
+from pricing.files.cells import neutralize_formula
+from pricing.domain.offer import Offer, OfferFigures
 
-__all__ = ["SHEET_COLUMNS", "PriceSheet", "read_last_prices", "write_outputs"]
+__all__ = ["SHEET_COLUMNS", "PriceSheet"]
 
-SHEET_COLUMNS = (
-    "bundle_id", "name", "skus", "items", "list_total", "price", "discount_pct", "unit_cost_total",
-    "unit_margin", "margin_pct", "incremental_margin", "take_rate", "expected_units", "expected_margin",
-    "elasticity", "last_price", "change_pct",
-)
 _TEXT_COLUMNS = ("bundle_id", "name", "skus")
 _MONEY_COLUMNS = ("list_total", "price", "unit_cost_total", "unit_margin", "incremental_margin",
                   "expected_margin", "last_price")
@@ -174,74 +165,3 @@ def _write_pairs(sheet, pairs: Mapping[str, Any], bold, money) -> None:
         else:
             text = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
             sheet.write_string(i, 1, str(neutralize_formula(text)))
-
-
-def read_last_prices(path: Path, catalog: Catalog) -> dict[frozenset[str], float]:
-    """SKU set -> price of the last approved sheet.
-
-    A bundle holding a SKU that is no longer active stays in the map; no candidate can match it,
-    so it simply cannot be offered again. A SKU the catalog never had is an error.
-    """
-    frame = read_table(path, ("skus", "price"), optional=[c for c in SHEET_COLUMNS if c not in ("skus", "price")])
-    out: dict[frozenset[str], float] = {}
-    for k, row in enumerate(frame.itertuples(index=False)):
-        r = k + 2
-        cell = dict(zip(frame.columns, row))
-        skus = [s.strip() for s in str(cell["skus"]).split("|") if s.strip()]
-        if not skus:
-            raise InputError(path.name, "must list SKUs joined by |", row=r, column="skus")
-        for sku in skus:
-            if sku not in catalog.skus:
-                raise InputError(path.name, f"unknown SKU {sku!r}; every SKU must be in catalog.csv", row=r, column="skus")
-        if len(set(skus)) != len(skus):
-            raise InputError(path.name, "a SKU appears twice in one bundle", row=r, column="skus")
-        try:
-            price = float(cell["price"])
-        except ValueError:
-            raise InputError(path.name, f"must be a number, got {cell['price']!r}", row=r, column="price") from None
-        if not (price > 0 and math.isfinite(price)):
-            raise InputError(path.name, f"must be a price > 0, got {cell['price']!r}", row=r, column="price")
-        key = frozenset(skus)
-        if key in out:
-            raise InputError(path.name, "the same SKU set appears twice on the sheet", row=r, column="skus")
-        out[key] = price
-    return out
-
-
-def write_outputs(out_dir: Path, writers: Mapping[str, Callable[[Path], None]]) -> list[Path]:
-    """Write several files so that either all of them land or none does.
-
-    Each writer fills a temporary file beside its target; only when every writer has succeeded
-    are the files renamed into place.
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    temps: dict[str, Path] = {}
-    try:
-        for name, writer in writers.items():
-            tmp = out_dir / f".{name}.{os.getpid()}.part"
-            temps[name] = tmp
-            writer(tmp)
-        targets = []
-        for name, tmp in temps.items():
-            os.replace(tmp, out_dir / name)
-            targets.append(out_dir / name)
-        return targets
-    finally:
-        for tmp in temps.values():
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-
-
-def dump_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable) + "\n"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
