@@ -124,7 +124,30 @@ def build_candidates(
     InputError
         A pinned or banned SKU that the catalog does not hold, or a pinned SKU that is inactive.
     """
-    last_prices = dict(last_prices or {})
+    eligible = _eligible(catalog, settings)
+    model.check_covers([catalog.skus[i] for i in eligible])
+    members = _compositions(catalog, settings, eligible)
+    sets = _SetFigures.of(members, catalog, model, settings, eligible)
+    last_price_of_set = _last_price_of_set(members, catalog, dict(last_prices or {}))
+    set_id, price, last = _priced(sets, last_price_of_set, settings)
+    return Candidates(
+        catalog=catalog,
+        members=members,
+        list_total=sets.list_total,
+        unit_cost_total=sets.unit_cost_total,
+        displaced_cost_total=sets.displaced_total,
+        composition_utility=sets.composition_utility,
+        pin_mask=sets.pin_mask,
+        set_id=set_id,
+        price=price,
+        margin=price - sets.displaced_total[set_id],
+        attraction=model.attraction(sets.composition_utility[set_id], price),
+        last_price=last,
+    )
+
+
+def _eligible(catalog: Catalog, settings: Settings) -> np.ndarray:
+    """Catalog indices of the active SKUs that are not banned; pins and bans checked."""
     for key in ("pinned", "banned"):
         for sku in getattr(settings, key):
             if sku not in catalog.skus:
@@ -133,53 +156,74 @@ def build_candidates(
         if not catalog.active[catalog.skus.index(sku)]:
             raise InputError(settings.source, f"[offer] pinned: SKU {sku!r} is inactive in the catalog")
     banned = {catalog.skus.index(s) for s in settings.banned}
-    eligible = np.array([i for i in range(len(catalog)) if catalog.active[i] and i not in banned], dtype=np.int64)
-    model.check_covers([catalog.skus[i] for i in eligible])
+    return np.array([i for i in range(len(catalog)) if catalog.active[i] and i not in banned], dtype=np.int64)
 
-    members = _compositions(catalog, settings, eligible)
-    valid = members >= 0
-    safe = np.where(valid, members, 0)
-    incidence = np.zeros((len(members), len(catalog)), dtype=np.float64)
-    rows = np.repeat(np.arange(len(members)), members.shape[1]).reshape(members.shape)
-    incidence[rows[valid], members[valid]] = 1.0  # padding (-1) must not touch column 0
-    zone_code = np.array([ZONES.index(z) for z in catalog.zones])
-    zone_counts = sum(((zone_code[safe] == z) & valid).any(axis=1).astype(int) for z in range(len(ZONES)))
-    list_total = incidence @ catalog.list_price
-    unit_cost_total = incidence @ catalog.unit_cost
-    displaced_total = incidence @ catalog.displaced_cost
-    pinned_idx = [catalog.skus.index(s) for s in settings.pinned]
-    pin_mask = np.zeros(len(members), dtype=np.int64)
-    for bit, i in enumerate(pinned_idx):
-        pin_mask |= (incidence[:, i] > 0).astype(np.int64) << bit
 
-    # Eligible SKUs only: the model need not cover inactive ones.
-    skus = list(catalog.skus)
-    appeal_cols = np.zeros((len(catalog), len(model.segments)))
-    appeal_cols[eligible] = model.appeal_matrix([skus[i] for i in eligible])
-    composition_utility = (
-        model.intercepts[None, :]
-        + incidence @ appeal_cols
-        + np.outer(valid.sum(axis=1) - 1.0, model.size_coefs)
-        + np.outer(zone_counts - 1.0, model.span_bonuses)
-    )
+@dataclass(frozen=True)
+class _SetFigures:
+    """Per SKU set (rows of ``members``): list total, unit cost and displaced standalone margin
+    (CNY), pinned SKUs held (bit mask), and utility before price (sets x segments)."""
 
-    # Price ladder, one block per discount, then the last approved prices.
-    set_ids, prices = [], []
-    for d in settings.discounts:
-        set_ids.append(np.arange(len(members)))
-        prices.append(ladder_price(list_total, d, settings.rounding))
-    last_price_of_set = np.full(len(members), np.nan)
+    list_total: np.ndarray
+    unit_cost_total: np.ndarray
+    displaced_total: np.ndarray
+    pin_mask: np.ndarray
+    composition_utility: np.ndarray
+
+    @classmethod
+    def of(cls, members: np.ndarray, catalog: Catalog, model: DemandModel, settings: Settings,
+           eligible: np.ndarray) -> "_SetFigures":
+        valid = members >= 0
+        safe = np.where(valid, members, 0)
+        incidence = np.zeros((len(members), len(catalog)), dtype=np.float64)
+        rows = np.repeat(np.arange(len(members)), members.shape[1]).reshape(members.shape)
+        incidence[rows[valid], members[valid]] = 1.0  # padding (-1) must not touch column 0
+        zone_code = np.array([ZONES.index(z) for z in catalog.zones])
+        zone_counts = sum(((zone_code[safe] == z) & valid).any(axis=1).astype(int) for z in range(len(ZONES)))
+        pin_mask = np.zeros(len(members), dtype=np.int64)
+        for bit, sku in enumerate(settings.pinned):
+            pin_mask |= (incidence[:, catalog.skus.index(sku)] > 0).astype(np.int64) << bit
+        # Eligible SKUs only: the model need not cover inactive ones.
+        appeal_cols = np.zeros((len(catalog), len(model.segments)))
+        appeal_cols[eligible] = model.appeal_matrix([catalog.skus[i] for i in eligible])
+        composition_utility = (
+            model.intercepts[None, :]
+            + incidence @ appeal_cols
+            + np.outer(valid.sum(axis=1) - 1.0, model.size_coefs)
+            + np.outer(zone_counts - 1.0, model.span_bonuses)
+        )
+        return cls(incidence @ catalog.list_price, incidence @ catalog.unit_cost, incidence @ catalog.displaced_cost,
+                   pin_mask, composition_utility)
+
+
+def _last_price_of_set(members: np.ndarray, catalog: Catalog,
+                       last_prices: Mapping[frozenset[str], float]) -> np.ndarray:
+    """Last approved price (CNY) of each SKU set, NaN for a set not on the last sheet."""
+    out = np.full(len(members), np.nan)
     if last_prices:
+        skus = catalog.skus
         key_of = {frozenset(skus[i] for i in row if i >= 0): k for k, row in enumerate(members)}
         for key, price in last_prices.items():
             k = key_of.get(frozenset(key))
             if k is not None:
-                last_price_of_set[k] = price
-        on_sheet = np.flatnonzero(~np.isnan(last_price_of_set))
+                out[k] = price
+    return out
+
+
+def _priced(sets: _SetFigures, last_price_of_set: np.ndarray,
+            settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(set, price, last price) of every candidate: each ladder price and the last approved
+    price of each set, one candidate per distinct (set, price), filtered by the margin floor and
+    the stability band."""
+    n_sets = len(last_price_of_set)
+    set_ids = [np.arange(n_sets) for _ in settings.discounts]
+    prices = [ladder_price(sets.list_total, d, settings.rounding) for d in settings.discounts]
+    on_sheet = np.flatnonzero(~np.isnan(last_price_of_set))
+    if len(on_sheet):
         set_ids.append(on_sheet)
         prices.append(last_price_of_set[on_sheet])
-    set_id = np.concatenate(set_ids)
-    price = np.concatenate(prices)
+    set_id = np.concatenate(set_ids) if set_ids else np.arange(0)
+    price = np.concatenate(prices) if prices else np.zeros(0)
 
     # One candidate per (set, price): rounding can make two discounts land on one price.
     order = np.lexsort((-price, set_id))
@@ -190,27 +234,9 @@ def build_candidates(
 
     keep = price > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        keep &= (price - unit_cost_total[set_id]) >= settings.min_margin * price - 1e-9
+        keep &= (price - sets.unit_cost_total[set_id]) >= settings.min_margin * price - 1e-9
     last = last_price_of_set[set_id]
-    on_sheet = ~np.isnan(last)
-    band = settings.max_change * np.where(on_sheet, last, 0.0) + 1e-9
-    keep &= ~on_sheet | (np.abs(price - np.where(on_sheet, last, 0.0)) <= band)
-    set_id, price, last = set_id[keep], price[keep], last[keep]
-
-    margin = price - displaced_total[set_id]
-    attraction = model.attraction(composition_utility[set_id], price)
-    return Candidates(
-        catalog=catalog,
-        members=members,
-        list_total=list_total,
-        unit_cost_total=unit_cost_total,
-        displaced_cost_total=displaced_total,
-        composition_utility=composition_utility,
-        pin_mask=pin_mask,
-        set_id=set_id,
-        price=price,
-        margin=margin,
-        attraction=attraction,
-        last_price=last,
-    )
-
+    on_sheet_mask = ~np.isnan(last)
+    band = settings.max_change * np.where(on_sheet_mask, last, 0.0) + 1e-9
+    keep &= ~on_sheet_mask | (np.abs(price - np.where(on_sheet_mask, last, 0.0)) <= band)
+    return set_id[keep], price[keep], last[keep]

@@ -51,57 +51,12 @@ def local_search(
     -------
     Candidate indices (possibly empty). Feasibility is checked by the caller.
     """
-    n, n_seg = attraction.shape
-    if n == 0:
+    if attraction.shape[0] == 0:
         return []
-    vm = attraction * margin[:, None]
-    penalty = 10.0 * max(float(np.abs(margin).max()), 1.0)
-    chosen: list[int] = list(start or [])
-
-    def totals(members: list[int]) -> tuple[np.ndarray, np.ndarray, int]:
-        numer = vm[members].sum(axis=0) if members else np.zeros(n_seg)
-        denom = 1.0 + (attraction[members].sum(axis=0) if members else np.zeros(n_seg))
-        covered = 0
-        for c in members:
-            covered |= int(pin_mask[c])
-        return numer, denom, covered
-
-    def best_addition(members: list[int]) -> tuple[float, int]:
-        numer, denom, covered = totals(members)
-        used = set(set_id[members].tolist())
-        allowed = ~np.isin(set_id, list(used)) if used else np.ones(n, dtype=bool)
-        if not allowed.any():
-            return -np.inf, -1
-        idx = np.flatnonzero(allowed)
-        scores = _score(numer[None, :] + vm[idx], denom[None, :] + attraction[idx],
-                        covered | pin_mask[idx], shares, target, all_pins, penalty)
-        k = int(np.argmax(scores))
-        return float(scores[k]), int(idx[k])
-
-    def value(members: list[int]) -> float:
-        numer, denom, covered = totals(members)
-        return float(_score(numer[None, :], denom[None, :], np.array([covered]), shares, target, all_pins, penalty)[0])
-
-    current = value(chosen)
-    while len(chosen) < max_bundles:
-        score, c = best_addition(chosen)
-        if c < 0 or score <= current + 1e-12:
-            break
-        chosen.append(c)
-        current = score
-
+    search = _SwapSearch(attraction, margin, set_id, pin_mask, shares, max_bundles, target, all_pins)
+    chosen, current = search.greedy(list(start or []))
     for _ in range(max_rounds):
-        moves: list[tuple[float, list[int]]] = []
-        for pos in range(len(chosen)):
-            rest = chosen[:pos] + chosen[pos + 1:]
-            score, c = best_addition(rest)  # swap chosen[pos] for the best other candidate
-            if c >= 0:
-                moves.append((score, rest + [c]))
-            moves.append((value(rest), rest))  # or drop it
-        if len(chosen) < max_bundles:
-            score, c = best_addition(chosen)
-            if c >= 0:
-                moves.append((score, chosen + [c]))
+        moves = search.moves(chosen)
         if not moves:
             break
         score, members = max(moves, key=lambda move: move[0])
@@ -109,6 +64,71 @@ def local_search(
             break
         chosen, current = members, score
     return chosen
+
+
+class _SwapSearch:
+    """Scores of offers and of one-candidate changes to them (see :func:`_score`)."""
+
+    def __init__(self, attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pin_mask: np.ndarray,
+                 shares: np.ndarray, max_bundles: int, target: float, all_pins: int) -> None:
+        self.attraction, self.set_id, self.pin_mask, self.shares = attraction, set_id, pin_mask, shares
+        self.max_bundles, self.target, self.all_pins = max_bundles, target, all_pins
+        self.vm = attraction * margin[:, None]
+        self.penalty = 10.0 * max(float(np.abs(margin).max()), 1.0)
+
+    def totals(self, members: list[int]) -> tuple[np.ndarray, np.ndarray, int]:
+        n_seg = self.attraction.shape[1]
+        numer = self.vm[members].sum(axis=0) if members else np.zeros(n_seg)
+        denom = 1.0 + (self.attraction[members].sum(axis=0) if members else np.zeros(n_seg))
+        covered = 0
+        for c in members:
+            covered |= int(self.pin_mask[c])
+        return numer, denom, covered
+
+    def best_addition(self, members: list[int]) -> tuple[float, int]:
+        """Score of the best offer ``members + [c]`` over candidates ``c`` of sets not yet used."""
+        numer, denom, covered = self.totals(members)
+        used = set(self.set_id[members].tolist())
+        allowed = ~np.isin(self.set_id, list(used)) if used else np.ones(len(self.set_id), dtype=bool)
+        if not allowed.any():
+            return -np.inf, -1
+        idx = np.flatnonzero(allowed)
+        scores = _score(numer[None, :] + self.vm[idx], denom[None, :] + self.attraction[idx],
+                        covered | self.pin_mask[idx], self.shares, self.target, self.all_pins, self.penalty)
+        k = int(np.argmax(scores))
+        return float(scores[k]), int(idx[k])
+
+    def value(self, members: list[int]) -> float:
+        numer, denom, covered = self.totals(members)
+        return float(_score(numer[None, :], denom[None, :], np.array([covered]), self.shares, self.target,
+                            self.all_pins, self.penalty)[0])
+
+    def greedy(self, chosen: list[int]) -> tuple[list[int], float]:
+        """Add the best candidate while the score improves and room is left."""
+        current = self.value(chosen)
+        while len(chosen) < self.max_bundles:
+            score, c = self.best_addition(chosen)
+            if c < 0 or score <= current + 1e-12:
+                break
+            chosen = chosen + [c]
+            current = score
+        return chosen, current
+
+    def moves(self, chosen: list[int]) -> list[tuple[float, list[int]]]:
+        """Every offer one step from ``chosen``: a bundle swapped for the best other candidate,
+        dropped, or (when room is left) the best candidate added; with its score."""
+        moves: list[tuple[float, list[int]]] = []
+        for pos in range(len(chosen)):
+            rest = chosen[:pos] + chosen[pos + 1:]
+            score, c = self.best_addition(rest)
+            if c >= 0:
+                moves.append((score, rest + [c]))
+            moves.append((self.value(rest), rest))
+        if len(chosen) < self.max_bundles:
+            score, c = self.best_addition(chosen)
+            if c >= 0:
+                moves.append((score, chosen + [c]))
+        return moves
 
 
 def lagrangian_search(

@@ -120,67 +120,88 @@ class OfferMilp:
         return low, high
 
     def _build(self) -> None:
+        """The program, one named row group per business rule (``docs/formulation.md`` section 3)."""
         v = self.attraction
         n, n_seg = v.shape
-        low, high = self.x0_low, self.x0_high
         self.sigma = np.where(v.max(axis=0, initial=0.0) > 0, v.max(axis=0, initial=0.0), 1.0) if n else np.ones(n_seg)
-        sigma = self.sigma
-        take_high = np.minimum(high[None, :], 1.0 / (1.0 + v))
+        self.take_high = np.minimum(self.x0_high[None, :], 1.0 / (1.0 + v))
         weight = self.margin if self.objective == "margin" else np.ones(n)
         gains = self.shares[None, :] * weight[:, None] * v  # objective per unit of t
         self.objective_scale = float(np.abs(gains).max()) if n and np.abs(gains).max() > 0 else 1.0
 
         prob = pulp.LpProblem("bundle_offer", pulp.LpMaximize)
+        self._add_variables(prob)
+        prob += _expr([(self.t[c][s], float(gains[c, s] / self.objective_scale))
+                       for c in range(n) for s in range(n_seg) if gains[c, s] != 0])
+        for s in range(n_seg):
+            self._add_segment_rows(prob, s)
+        prob += pulp.LpConstraint(_expr([(zc, 1.0) for zc in self.z]), pulp.LpConstraintLE, "max_bundles",
+                                  float(self.max_bundles))
+        self._add_one_price_rows(prob)
+        self._add_target_and_pin_rows(prob)
+        self.problem = prob
+
+    def _add_variables(self, prob: pulp.LpProblem) -> None:
+        """``z_c`` (offered), ``alpha_s`` (scaled attach rate), ``t_cs`` (take share / attraction)."""
+        n, n_seg = self.attraction.shape
+        low, high, sigma = self.x0_low, self.x0_high, self.sigma
         # add_variable is PuLP 4's way, present since 3.3.
         self.z = [prob.add_variable(f"offer_{c}", 0, 1, pulp.LpBinary) for c in range(n)]
         self.alpha = [prob.add_variable(f"attach_scaled_{s}", (1.0 - high[s]) / sigma[s], (1.0 - low[s]) / sigma[s])
                       for s in range(n_seg)]
-        self.t = [[prob.add_variable(f"take_{c}_{s}", 0, float(take_high[c, s])) for s in range(n_seg)]
+        self.t = [[prob.add_variable(f"take_{c}_{s}", 0, float(self.take_high[c, s])) for s in range(n_seg)]
                   for c in range(n)]
 
-        prob += _expr([(self.t[c][s], float(gains[c, s] / self.objective_scale))
-                       for c in range(n) for s in range(n_seg) if gains[c, s] != 0])
-        for s in range(n_seg):
-            a, sg, lo, hi = self.alpha[s], float(sigma[s]), float(low[s]), float(high[s])
-            prob += pulp.LpConstraint(_expr([(a, 1.0)] + [(self.t[c][s], -float(v[c, s] / sg)) for c in range(n)]),
-                                      pulp.LpConstraintEQ, f"attach_is_sum_of_takes_{s}", 0.0)
-            for c in range(n):
-                tc, zc = self.t[c][s], self.z[c]
-                prob += pulp.LpConstraint(_expr([(tc, 1.0), (zc, -float(take_high[c, s]))]),
-                                          pulp.LpConstraintLE, f"take_le_offer_{c}_{s}", 0.0)
-                # The two corners at x0's lower bound: t <= x0 - L (1 - z) and t >= L z. Loose with
-                # the rules' bounds, tight once the bounds are tightened against an incumbent.
-                prob += pulp.LpConstraint(_expr([(tc, 1.0), (a, sg), (zc, -lo)]), pulp.LpConstraintLE,
-                                          f"take_le_no_bundle_{c}_{s}", 1.0 - lo)
-                prob += pulp.LpConstraint(_expr([(tc, 1.0), (zc, -lo)]), pulp.LpConstraintGE,
-                                          f"take_ge_floor_{c}_{s}", 0.0)
-                prob += pulp.LpConstraint(_expr([(tc, 1.0), (a, sg), (zc, -hi)]), pulp.LpConstraintGE,
-                                          f"take_ge_no_bundle_{c}_{s}", 1.0 - hi)
-            # sum_c t_cs = x0_s * (bundles offered) <= K x0_s. Without it the relaxation spreads K
-            # offers thinly over many more bundles.
-            prob += pulp.LpConstraint(
-                _expr([(self.t[c][s], 1.0) for c in range(n)] + [(a, float(self.max_bundles) * sg)]),
-                pulp.LpConstraintLE, f"bundles_times_no_bundle_{s}", float(self.max_bundles),
-            )
-        prob += pulp.LpConstraint(_expr([(zc, 1.0) for zc in self.z]), pulp.LpConstraintLE, "max_bundles",
-                                  float(self.max_bundles))
+    def _add_segment_rows(self, prob: pulp.LpProblem, s: int) -> None:
+        """Segment ``s``: its attach rate as the sum of takes, the McCormick rows of ``t = x0 z``,
+        and the cardinality cut ``sum_c t_cs <= K x0_s``."""
+        v, n = self.attraction, self.attraction.shape[0]
+        a, sg, lo, hi = self.alpha[s], float(self.sigma[s]), float(self.x0_low[s]), float(self.x0_high[s])
+        prob += pulp.LpConstraint(_expr([(a, 1.0)] + [(self.t[c][s], -float(v[c, s] / sg)) for c in range(n)]),
+                                  pulp.LpConstraintEQ, f"attach_is_sum_of_takes_{s}", 0.0)
+        for c in range(n):
+            tc, zc = self.t[c][s], self.z[c]
+            prob += pulp.LpConstraint(_expr([(tc, 1.0), (zc, -float(self.take_high[c, s]))]),
+                                      pulp.LpConstraintLE, f"take_le_offer_{c}_{s}", 0.0)
+            # The two corners at x0's lower bound: t <= x0 - L (1 - z) and t >= L z. Loose with
+            # the rules' bounds, tight once the bounds are tightened against an incumbent.
+            prob += pulp.LpConstraint(_expr([(tc, 1.0), (a, sg), (zc, -lo)]), pulp.LpConstraintLE,
+                                      f"take_le_no_bundle_{c}_{s}", 1.0 - lo)
+            prob += pulp.LpConstraint(_expr([(tc, 1.0), (zc, -lo)]), pulp.LpConstraintGE,
+                                      f"take_ge_floor_{c}_{s}", 0.0)
+            prob += pulp.LpConstraint(_expr([(tc, 1.0), (a, sg), (zc, -hi)]), pulp.LpConstraintGE,
+                                      f"take_ge_no_bundle_{c}_{s}", 1.0 - hi)
+        # sum_c t_cs = x0_s * (bundles offered) <= K x0_s. Without it the relaxation spreads K
+        # offers thinly over many more bundles.
+        prob += pulp.LpConstraint(
+            _expr([(self.t[c][s], 1.0) for c in range(n)] + [(a, float(self.max_bundles) * sg)]),
+            pulp.LpConstraintLE, f"bundles_times_no_bundle_{s}", float(self.max_bundles),
+        )
+
+    def _add_one_price_rows(self, prob: pulp.LpProblem) -> None:
+        """At most one price per SKU set, in the offer and in each segment's shares."""
         sets, set_index = np.unique(self.set_id, return_inverse=True)
         for g in range(len(sets)):
             members = np.flatnonzero(set_index == g)
-            if len(members) > 1:
-                prob += pulp.LpConstraint(_expr([(self.z[c], 1.0) for c in members]), pulp.LpConstraintLE,
-                                          f"one_price_per_set_{sets[g]}", 1.0)
-                # The same rule in each segment's shares: sum_{c in g} t_cs = x0_s * (prices of g
-                # offered) <= x0_s. With one segment this makes the relaxation the sales-based LP
-                # of Gallego, Ratliff & Shebalov (2015), exact for one price per product.
-                for s in range(n_seg):
-                    prob += pulp.LpConstraint(
-                        _expr([(self.t[c][s], 1.0) for c in members] + [(self.alpha[s], float(sigma[s]))]),
-                        pulp.LpConstraintLE, f"one_price_per_set_share_{sets[g]}_{s}", 1.0,
-                    )
+            if len(members) <= 1:
+                continue
+            prob += pulp.LpConstraint(_expr([(self.z[c], 1.0) for c in members]), pulp.LpConstraintLE,
+                                      f"one_price_per_set_{sets[g]}", 1.0)
+            # The same rule in each segment's shares: sum_{c in g} t_cs = x0_s * (prices of g
+            # offered) <= x0_s. With one segment this makes the relaxation the sales-based LP
+            # of Gallego, Ratliff & Shebalov (2015), exact for one price per product.
+            for s in range(len(self.alpha)):
+                prob += pulp.LpConstraint(
+                    _expr([(self.t[c][s], 1.0) for c in members] + [(self.alpha[s], float(self.sigma[s]))]),
+                    pulp.LpConstraintLE, f"one_price_per_set_share_{sets[g]}_{s}", 1.0,
+                )
+
+    def _add_target_and_pin_rows(self, prob: pulp.LpProblem) -> None:
+        """The attach target (in scaled ``alpha``) and one row per pinned SKU."""
         if self.target > 0:
             prob += pulp.LpConstraint(
-                _expr([(self.alpha[s], float(self.shares[s] * sigma[s] / self.target)) for s in range(n_seg)]),
+                _expr([(self.alpha[s], float(self.shares[s] * self.sigma[s] / self.target))
+                       for s in range(len(self.alpha))]),
                 pulp.LpConstraintGE, "attach_target", 1.0,
             )
         for bit in range(self.all_pins.bit_length()):
@@ -188,7 +209,6 @@ class OfferMilp:
                 holders = np.flatnonzero((self.pin_mask >> bit) & 1)
                 prob += pulp.LpConstraint(_expr([(self.z[c], 1.0) for c in holders]), pulp.LpConstraintGE,
                                           f"pinned_{bit}", 1.0)
-        self.problem = prob
 
     def export_lp(self, path: str | Path) -> None:
         """Write the model in LP format, for debugging."""

@@ -111,51 +111,76 @@ def _feasible(attraction: np.ndarray, shares: np.ndarray, target: float, pins: n
     return float(mnl.attach_rate(mnl.choice_probabilities(attraction), shares)) >= target
 
 
-def _solve(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins: np.ndarray, shares: np.ndarray,
-           settings, all_pins: int, objective: str, *, rounds: int = 1) -> _Solved:
+@dataclass(frozen=True)
+class _Pool:
+    """The pruned candidates of one solve and how an offer of them is judged, exactly."""
+
+    attraction: np.ndarray
+    margin: np.ndarray
+    set_id: np.ndarray
+    pins: np.ndarray
+    shares: np.ndarray
+    settings: Any
+    all_pins: int
+    objective: str
+
+    @property
+    def target(self) -> float:
+        return self.settings.attach_rate if self.objective == "margin" else 0.0
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.margin if self.objective == "margin" else np.ones(len(self.margin))
+
+    def milp(self, bounds=None) -> OfferMilp:
+        return OfferMilp(self.attraction, self.margin, self.set_id, self.pins, self.shares,
+                         self.settings.max_bundles, self.target, self.all_pins, self.objective, bounds)
+
+    def good(self, option) -> bool:
+        return _feasible(self.attraction[option], self.shares, self.target, self.pins[option], self.all_pins)
+
+    def value(self, option) -> float:
+        return _value(self.attraction[option], self.weight[option], self.shares)
+
+    def incumbent(self) -> list[int] | None:
+        """The best feasible offer of the swap searches (plain, and with a price on attach rate
+        bisected to the target), or ``None``."""
+        args = (self.attraction, self.weight, self.set_id, self.pins, self.shares, self.settings.max_bundles,
+                self.target, self.all_pins)
+        options = [local_search(*args)]
+        if self.target > 0:
+            options += lagrangian_search(*args)
+        feasible = [list(o) for o in options if self.good(o)]
+        return max(feasible, key=self.value) if feasible else None
+
+
+def _solve(pool: _Pool, *, rounds: int = 1) -> _Solved:
     """Incumbent, bound tightening, then the MILP; the answer is the better of incumbent and
     solver, both evaluated exactly.
 
-    1. Swap searches, plain and with a price on attach rate bisected to the target, give an
-       incumbent.
+    1. Swap searches give an incumbent (:meth:`_Pool.incumbent`).
     2. Each ``x0_s`` is bounded over the relaxation cut by ``objective >= incumbent``; the model
        is rebuilt with those bounds (tighter McCormick rows). If the cut relaxation is empty,
        nothing beats the incumbent and it is proven optimal.
     3. The full MILP starts from the incumbent within what is left of the time limit.
     """
+    settings = pool.settings
     deadline = time.perf_counter() + settings.time_limit
-    target = settings.attach_rate if objective == "margin" else 0.0
-    weight = margin if objective == "margin" else np.ones(len(margin))
-    k = settings.max_bundles
-
-    def build(bounds=None) -> OfferMilp:
-        return OfferMilp(attraction, margin, set_id, pins, shares, k, target, all_pins, objective, bounds)
-
-    def good(option) -> bool:
-        return _feasible(attraction[option], shares, target, pins[option], all_pins)
-
-    def value(option) -> float:
-        return _value(attraction[option], weight[option], shares)
-
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
-    options = [local_search(attraction, weight, set_id, pins, shares, k, target, all_pins)]
-    if target > 0:
-        options += lagrangian_search(attraction, weight, set_id, pins, shares, k, target, all_pins)
-    feasible = [o for o in options if good(o)]
-    incumbent = max(feasible, key=value) if feasible else None
+    incumbent = pool.incumbent()
     seconds["incumbent_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    milp = build()
-    if incumbent is not None and len(margin):
+    milp = pool.milp()
+    if incumbent is not None and len(pool.margin):
         for _ in range(rounds):
-            bounds = milp.tightened_bounds(value(incumbent))
+            bounds = milp.tightened_bounds(pool.value(incumbent))
             if bounds is None:  # the relaxation cannot beat the incumbent: it is optimal
-                best = value(incumbent)
+                best = pool.value(incumbent)
                 seconds["tightening_seconds"] = time.perf_counter() - clock
-                return _Solved(list(incumbent), SolveStatus.OPTIMAL, best, best, 0, best, seconds)
-            milp = build(bounds)
+                return _Solved(incumbent, SolveStatus.OPTIMAL, best, best, 0, best, seconds)
+            milp = pool.milp(bounds)
     seconds["tightening_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -163,18 +188,24 @@ def _solve(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins:
     if result.status is SolveStatus.INFEASIBLE and incumbent is not None:
         # The incumbent lies inside the tightened bounds, so "infeasible" there is numerical
         # trouble, not a proof: solve the model with the rules' bounds instead.
-        result = build().solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
-    answers = ([list(result.chosen)] if result.chosen and good(list(result.chosen)) else []) + \
-        ([list(incumbent)] if incumbent is not None else [])
-    status = result.status
+        result = pool.milp().solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
     seconds["milp_seconds"] = time.perf_counter() - clock
+    return _settle(pool, result, incumbent, seconds)
+
+
+def _settle(pool: _Pool, result, incumbent: list[int] | None, seconds: dict[str, float]) -> _Solved:
+    """The better of the solver's answer and the incumbent, with a status and bound that say only
+    what was proven."""
+    answers = ([list(result.chosen)] if result.chosen and pool.good(list(result.chosen)) else []) + \
+        ([incumbent] if incumbent is not None else [])
+    status = result.status
     if not answers:
-        if status is SolveStatus.OPTIMAL and target <= 0 and not all_pins:
+        if status is SolveStatus.OPTIMAL and pool.target <= 0 and not pool.all_pins:
             return _Solved([], SolveStatus.OPTIMAL, 0.0, result.bound, result.nodes, None, seconds)
         return _Solved([], SolveStatus.INFEASIBLE if status is SolveStatus.INFEASIBLE else SolveStatus.NO_SOLUTION,
                        0.0, result.bound, result.nodes, None, seconds)
-    chosen = max(answers, key=value)
-    best = value(chosen)
+    chosen = max(answers, key=pool.value)
+    best = pool.value(chosen)
     if status is SolveStatus.INFEASIBLE:
         status, bound = SolveStatus.ERROR, None  # the solver contradicts a feasible offer
     elif status is SolveStatus.OPTIMAL and result.bound is None:
@@ -183,7 +214,7 @@ def _solve(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins:
         bound = None if result.bound is None else max(result.bound, best)
         if status is SolveStatus.NO_SOLUTION:
             status = SolveStatus.TIME_LIMIT
-    return _Solved(chosen, status, best, bound, result.nodes, None if incumbent is None else value(incumbent),
+    return _Solved(chosen, status, best, bound, result.nodes, None if incumbent is None else pool.value(incumbent),
                    seconds)
 
 
@@ -196,8 +227,8 @@ def max_attach_rate(problem: Problem, cands: Candidates | None = None) -> tuple[
     shares = problem.model.shares
     keep = _reduce(cands, shares, settings.max_bundles, "attach")
     set_id = cands.set_id[keep]
-    solved = _solve(cands.attraction[keep], cands.margin[keep], set_id, cands.pin_mask[set_id], shares, settings,
-                    _all_pins(problem), "attach")
+    solved = _solve(_Pool(cands.attraction[keep], cands.margin[keep], set_id, cands.pin_mask[set_id], shares,
+                          settings, _all_pins(problem), "attach"))
     if not solved.chosen:
         return 0.0, solved.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
     gap = (solved.bound - solved.value) / max(solved.value, 1e-12) if solved.bound is not None else np.inf
@@ -215,36 +246,43 @@ def optimize(problem: Problem) -> OptimizationResult:
     InfeasibleTarget
         When no offer reaches the attach target (or no offer holds every pinned SKU).
     """
-    settings, model = problem.settings, problem.model
-    shares = model.shares
+    settings = problem.settings
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    cands = build_candidates(problem.catalog, model, settings, problem.last_prices)
+    cands = build_candidates(problem.catalog, problem.model, settings, problem.last_prices)
     timings["candidates_seconds"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    keep = _reduce(cands, shares, settings.max_bundles, "margin")
+    keep = _reduce(cands, problem.model.shares, settings.max_bundles, "margin")
     timings["pruning_seconds"] = time.perf_counter() - t1
 
-    attraction, margin, set_id = cands.attraction[keep], cands.margin[keep], cands.set_id[keep]
-    pins = cands.pin_mask[set_id]
+    set_id = cands.set_id[keep]
+    pool = _Pool(cands.attraction[keep], cands.margin[keep], set_id, cands.pin_mask[set_id], problem.model.shares,
+                 settings, _all_pins(problem), "margin")
     t2 = time.perf_counter()
-    solved = _solve(attraction, margin, set_id, pins, shares, settings, _all_pins(problem), "margin")
+    solved = _solve(pool)
     timings["solve_seconds"] = time.perf_counter() - t2
     timings.update(solved.seconds)
-
-    status = solved.status
-    if status is SolveStatus.INFEASIBLE:
+    if solved.status is SolveStatus.INFEASIBLE:
         best, proven = max_attach_rate(problem, cands)
         raise InfeasibleTarget(settings.attach_rate, best, proven)
+    return _result(problem, cands, keep, solved, timings, t0)
 
+
+def _result(problem: Problem, cands: Candidates, keep: np.ndarray, solved: _Solved,
+            timings: dict[str, float], started: float) -> OptimizationResult:
+    """The offer of ``solved``, its exact figures, and a status and gap checked against them
+    (``started``: ``time.perf_counter()`` when the optimization began)."""
+    settings = problem.settings
+    margin = cands.margin[keep]
     chosen = sorted(solved.chosen, key=lambda c: -margin[c])
     offer = Offer(tuple(
         Bundle(cands.skus_of(keep[c]), float(cands.price[keep[c]]),
                None if np.isnan(cands.last_price[keep[c]]) else float(cands.last_price[keep[c]]))
         for c in chosen
     ))
-    figures = evaluate_offer(offer, problem.catalog, model, settings.buyers)
+    figures = evaluate_offer(offer, problem.catalog, problem.model, settings.buyers)
+    status = solved.status
     if status.is_ok and figures.attach_rate < settings.attach_rate - _ATTACH_TOLERANCE:
         raise RuntimeError(
             f"solver answer misses the attach target on exact evaluation ({figures.attach_rate:.8f} < "
@@ -256,7 +294,7 @@ def optimize(problem: Problem) -> OptimizationResult:
         gap = max(bound - exact, 0.0) / max(abs(exact), 1e-12)
         if status is SolveStatus.OPTIMAL and gap > settings.rel_gap:
             status = SolveStatus.TIME_LIMIT  # never claim what the numbers do not show
-    timings["total_seconds"] = time.perf_counter() - t0
+    timings["total_seconds"] = time.perf_counter() - started
     diagnostics = {
         "candidates": len(cands),
         "sku_sets": cands.n_sets,

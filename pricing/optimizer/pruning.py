@@ -173,34 +173,33 @@ def dominated(
     if objective == "margin":
         bounds = offer_bounds(attraction, margin, set_id, max_bundles)
         value_at_bound = attraction * (margin[:, None] - bounds.margin[None, :])
+
+        def dominates(ref_idx: np.ndarray, part: np.ndarray) -> np.ndarray:
+            return _dominates_margin(ref_idx, part, attraction, margin, value_at_bound, bounds, shares)
+    else:
+        def dominates(ref_idx: np.ndarray, part: np.ndarray) -> np.ndarray:
+            return _dominates_attach(ref_idx, part, attraction)
+
     pins = pin_mask[set_id]
     counts = np.zeros(n, dtype=np.int64)
-    n_sets = int(set_id.max()) + 1
-    set_score = per_set_max(score, set_id, n_sets)
-    order = np.argsort(-set_score, kind="stable")
-    order = order[np.isfinite(set_score[order])][:max_reference_sets]
-    by_set = np.argsort(set_id, kind="stable")
-    starts = np.searchsorted(set_id[by_set], np.arange(n_sets + 1))
+    order, by_set, starts = _reference_sets(score, set_id, max_reference_sets)
     alive = np.arange(n)
     idle = 0
-    width = attraction.shape[1]
     for first in range(0, len(order), block):
         sets = order[first:first + block]
         refs = [by_set[starts[g]:starts[g + 1]] for g in sets]
         ref_row = np.repeat(np.arange(len(sets)), [len(r) for r in refs])
         ref_idx = np.concatenate(refs)
         hit_any = np.zeros((len(sets), len(alive)), dtype=bool)
-        step = max(1, chunk_cells // max(1, len(ref_idx) * width))
+        step = max(1, chunk_cells // max(1, len(ref_idx) * attraction.shape[1]))
         for lo in range(0, len(alive), step):
             part = alive[lo:lo + step]
-            if objective == "margin":
-                hit = _dominates_margin(ref_idx, part, attraction, margin, value_at_bound, bounds, shares)
-            else:
-                hit = _dominates_attach(ref_idx, part, attraction)
+            hit = dominates(ref_idx, part)
             hit &= (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
             sub = np.zeros((len(sets), len(part)), dtype=bool)
             np.logical_or.at(sub, ref_row, hit)
             hit_any[:, lo:lo + step] = sub
+        # A candidate beaten by K distinct sets can always be swapped out (docs/formulation.md).
         counts[alive] += hit_any.sum(axis=0)
         newly = counts[alive] >= max_bundles
         pruned[alive[newly]] = True
@@ -209,3 +208,16 @@ def dominated(
         if len(alive) == 0 or idle >= patience:
             break
     return pruned
+
+
+def _reference_sets(score: np.ndarray, set_id: np.ndarray,
+                    max_reference_sets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SKU sets to try as dominators, best score first (at most ``max_reference_sets``), and the
+    candidates of each set: those of set ``g`` are ``by_set[starts[g]:starts[g + 1]]``."""
+    n_sets = int(set_id.max()) + 1
+    set_score = per_set_max(score, set_id, n_sets)
+    order = np.argsort(-set_score, kind="stable")
+    order = order[np.isfinite(set_score[order])][:max_reference_sets]
+    by_set = np.argsort(set_id, kind="stable")
+    starts = np.searchsorted(set_id[by_set], np.arange(n_sets + 1))
+    return order, by_set, starts
