@@ -75,6 +75,7 @@ class Decision:
     saved_by: str | None
     target: str | None
     audit_seq: int | None
+    publish_error: str | None = None
 
     @property
     def written_to(self) -> str | None:
@@ -138,9 +139,14 @@ class Approvals:
         StaleReview
             The sheet is no longer the one reviewed.
         InputError
-            An unknown decision or subject, an empty comment.
+            An unknown decision or subject, an empty comment, a missing target folder.
+
+        A failure to write the last sheet after the commit does not undo the decision: it is
+        returned in :attr:`Decision.publish_error`, and :meth:`publish` writes it later.
         """
         comment = _check_request(decision, actor, comment)
+        if target_dir is not None and not Path(target_dir).is_dir():
+            raise InputError(str(target_dir), "data folder not found: nothing was recorded")
         target = None if target_dir is None else str(Path(target_dir).absolute() / LAST_SHEET)
         con = self._connect()
         try:
@@ -168,10 +174,14 @@ class Approvals:
                 con.execute("UPDATE approvals SET audit_seq = ? WHERE id = ?", (entry.seq, approval_id))
         finally:
             con.close()
+        problem = None
         if target_kept is not None:
-            self.publish(Path(target_dir))
+            try:
+                self.publish(Path(target_dir))
+            except OSError as exc:  # recorded all the same; publish() at the next start catches up
+                problem = f"{target_kept} could not be written ({exc.strerror or exc}); the decision is recorded"
         return Decision(approval_id, subject.kind, subject.key, decision, actor.username, actor.role.value, comment,
-                        decided_at, subject.saved_by, target_kept, entry.seq)
+                        decided_at, subject.saved_by, target_kept, entry.seq, problem)
 
     def newest_approved_sheet(self, target_dir: str | Path) -> str | None:
         """The sheet of the newest approval published to ``target_dir``'s last sheet."""
