@@ -31,7 +31,7 @@ from pricing.access.roles import AccessDenied, Identity, Permission, require
 from pricing.domain.catalog import Catalog
 from pricing.domain.last_sheet import read_last_prices
 
-__all__ = ["Scenario", "Decision", "ScenarioStore", "default_store_dir", "STORE_ENV", "DECISIONS", "SCENARIO"]
+__all__ = ["Scenario", "Decision", "ScenarioStore", "default_store_dir", "STORE_ENV", "DECISIONS", "SCENARIO", "read_sheet"]
 
 SCENARIO = "scenario"
 _SCHEMA = """
@@ -60,6 +60,11 @@ def _check_readable(sheet_csv: str, data_dir: Path) -> None:
         read_last_prices(path, catalog)
 
 
+def read_sheet(sheet_csv: str) -> pd.DataFrame:
+    """A price sheet's rows from its CSV text; text cells as written (formula-neutralised)."""
+    return pd.read_csv(io.StringIO(sheet_csv), dtype={"bundle_id": str, "name": str, "skus": str})
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One saved what-if: ``controls`` (the app's controls), ``settings`` (by TOML section),
@@ -78,7 +83,7 @@ class Scenario:
     @property
     def sheet(self) -> pd.DataFrame:
         """The sheet's rows; text cells as written (formula-neutralised)."""
-        return pd.read_csv(io.StringIO(self.sheet_csv), dtype={"bundle_id": str, "name": str, "skus": str})
+        return read_sheet(self.sheet_csv)
 
     @property
     def sheet_sha256(self) -> str:
