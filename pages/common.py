@@ -53,10 +53,18 @@ def solve(_base: Problem, base_key: tuple, whatif: WhatIf, _catalog_csv: bytes |
     return run_whatif(_base, whatif, _catalog_csv)
 
 
+@st.cache_resource(show_spinner=False)
+def catch_up_last_sheet(folder: str, store_folder: str) -> None:
+    """Once per server: rewrite ``last_sheet.csv`` from the newest recorded approval, in case a
+    server stopped between recording an approval and writing its sheet."""
+    ScenarioStore(store_folder).approvals.publish(folder)
+
+
 def base_problem() -> tuple[Path, tuple, Problem]:
     """The data folder, its cache key and its problem; a bad file is one line on the page, then stop."""
     folder = data_dir()
     try:
+        catch_up_last_sheet(str(folder), str(store().folder))
         key = (str(folder), fingerprint(folder))
         return folder, key, load_problem(*key)
     except (InputError, OSError) as exc:

@@ -52,7 +52,7 @@ def decide_form(scenarios: ScenarioStore, scenario: Scenario, identity: Identity
     own = scenario.saved_by == identity.username
     if own:
         st.info("You saved this scenario: four eyes, so another finance reviewer must approve it.")
-    with st.form("decide"):
+    with st.form("decide", clear_on_submit=True):  # a comment is never carried over to the next decision
         st.markdown(f"Deciding as **{identity.label}**")
         comment = st.text_area("Why (required)", key="comment")
         approve, reject = st.columns(2)
@@ -98,7 +98,7 @@ def render() -> None:
     last = scenarios.last_approved()
     if last is not None:
         st.markdown(f"Last approved: **{last.subject}** by {last.actor} ({last.actor_role}) at "
-                    f"{last.decided_at[:19].replace('T', ' ')} UTC ({last.comment}).")
+                    f"{last.decided_at[:19].replace('T', ' ')} UTC: “{last.comment}”")
     names = scenarios.names()
     if not names:
         st.info("No saved scenario to review yet.")

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -151,37 +151,45 @@ class Approvals:
         con = self._connect()
         try:
             with transaction(con):
-                subject = load_subject(con)
-                sheet_sha = audit.fingerprint(subject.sheet_csv)
-                if expected_sheet_sha256 is not None and sheet_sha != expected_sheet_sha256:
-                    raise StaleReview(f"{subject.kind} {subject.key!r} was saved again after you opened it; "
-                                      "review the new sheet and decide again")
-                if decision == "approved" and subject.saved_by == actor.username:
-                    raise FourEyesViolation(f"four eyes: {actor.username} saved {subject.kind} {subject.key!r} and "
-                                            "may not approve it; another finance reviewer must")
-                decided_at = audit.now_utc()
-                target_kept = target if decision == "approved" else None
-                cur = con.execute(
-                    "INSERT INTO approvals (subject_kind, subject, decision, actor, actor_role, comment, decided_at, "
-                    "saved_by, sheet_csv, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (subject.kind, subject.key, decision, actor.username, actor.role.value, comment, decided_at,
-                     subject.saved_by, subject.sheet_csv, target_kept))
-                approval_id = int(cur.lastrowid)
-                entry = audit.append(con, actor.username, "decision", subject.trail_subject, {
-                    "approval_id": approval_id, "decision": decision, "actor_role": actor.role.value,
-                    "comment": comment, "decided_at": decided_at, "saved_by": subject.saved_by,
-                    "sheet_sha256": sheet_sha, "target": target_kept})
-                con.execute("UPDATE approvals SET audit_seq = ? WHERE id = ?", (entry.seq, approval_id))
+                decided = self._record(con, load_subject(con), decision, actor, comment, target,
+                                       expected_sheet_sha256)
         finally:
             con.close()
-        problem = None
-        if target_kept is not None:
+        if decided.target is not None:
             try:
                 self.publish(Path(target_dir))
             except OSError as exc:  # recorded all the same; publish() at the next start catches up
-                problem = f"{target_kept} could not be written ({exc.strerror or exc}); the decision is recorded"
+                return replace(decided, publish_error=f"{decided.target} could not be written "
+                                                      f"({exc.strerror or exc}); the decision is recorded")
+        return decided
+
+    @staticmethod
+    def _record(con: sqlite3.Connection, subject: Subject, decision: str, actor: Identity, comment: str,
+                target: str | None, expected_sheet_sha256: str | None) -> Decision:
+        """The checks that need the subject, then the decision row and its trail entry (inside
+        the caller's transaction)."""
+        sheet_sha = audit.fingerprint(subject.sheet_csv)
+        if expected_sheet_sha256 is not None and sheet_sha != expected_sheet_sha256:
+            raise StaleReview(f"{subject.kind} {subject.key!r} was saved again after you opened it; "
+                              "review the new sheet and decide again")
+        if decision == "approved" and subject.saved_by == actor.username:
+            raise FourEyesViolation(f"four eyes: {actor.username} saved {subject.kind} {subject.key!r} and "
+                                    "may not approve it; another finance reviewer must")
+        decided_at = audit.now_utc()
+        target = target if decision == "approved" else None
+        cur = con.execute(
+            "INSERT INTO approvals (subject_kind, subject, decision, actor, actor_role, comment, decided_at, "
+            "saved_by, sheet_csv, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (subject.kind, subject.key, decision, actor.username, actor.role.value, comment, decided_at,
+             subject.saved_by, subject.sheet_csv, target))
+        approval_id = int(cur.lastrowid)
+        entry = audit.append(con, actor.username, "decision", subject.trail_subject, {
+            "approval_id": approval_id, "decision": decision, "actor_role": actor.role.value,
+            "comment": comment, "decided_at": decided_at, "saved_by": subject.saved_by,
+            "sheet_sha256": sheet_sha, "target": target})
+        con.execute("UPDATE approvals SET audit_seq = ? WHERE id = ?", (entry.seq, approval_id))
         return Decision(approval_id, subject.kind, subject.key, decision, actor.username, actor.role.value, comment,
-                        decided_at, subject.saved_by, target_kept, entry.seq, problem)
+                        decided_at, subject.saved_by, target, entry.seq)
 
     def newest_approved_sheet(self, target_dir: str | Path) -> str | None:
         """The sheet of the newest approval published to ``target_dir``'s last sheet."""
