@@ -153,3 +153,28 @@ def test_a_scenario_edited_behind_the_apps_back_is_not_approved(tmp_path, edit):
     with pytest.raises(AccessDenied, match="does not match its entry in the audit trail"):
         store.decide("mine", "approved", WANG, "ok", data)
     assert store.history() == [] and not (data / "last_sheet.csv").exists()
+
+
+def test_decisions_typed_before_sign_in_are_kept_marked_unverified(tmp_path):
+    """A store written by the version before sign-in: its scenarios and typed decisions carry over,
+    the decisions marked unverified and sealed into the trail."""
+    with sqlite3.connect(tmp_path / "store.sqlite") as con:
+        con.executescript("""
+            CREATE TABLE scenarios (name TEXT PRIMARY KEY, created_at TEXT NOT NULL, controls TEXT NOT NULL,
+                settings TEXT NOT NULL, summary TEXT NOT NULL, sheet_csv TEXT NOT NULL, data_dir TEXT);
+            CREATE TABLE decisions (id INTEGER PRIMARY KEY AUTOINCREMENT, scenario TEXT NOT NULL, decision TEXT NOT NULL,
+                reviewer TEXT NOT NULL, comment TEXT NOT NULL, decided_at TEXT NOT NULL, sheet_csv TEXT NOT NULL,
+                written_to TEXT);""")
+        con.execute("INSERT INTO scenarios VALUES ('old', '2026-10-01T00:00:00+00:00', '{}', '{}', '{}', ?, NULL)", (SHEET,))
+        con.execute("INSERT INTO decisions (scenario, decision, reviewer, comment, decided_at, sheet_csv, written_to) "
+                    "VALUES ('old', 'approved', 'Wang Fang', 'ok', '2026-10-02T00:00:00+00:00', ?, '/d/last_sheet.csv')",
+                    (SHEET,))
+    store = ScenarioStore(tmp_path)
+    assert store.load("old").saved_by is None
+    (legacy,) = store.history()
+    assert (legacy.actor, legacy.actor_role, legacy.decision, legacy.target) == (
+        "unverified:Wang Fang", "unknown", "approved", "/d/last_sheet.csv")
+    assert ScenarioStore(tmp_path).history() == [legacy]  # imported once
+    assert verify(tmp_path).intact and verify(tmp_path).entries == 1
+    decided = store.decide("old", "approved", WANG, "signed this time", tmp_path)
+    assert decided.saved_by is None and [d.actor for d in store.history()] == ["wang.fang", "unverified:Wang Fang"]

@@ -164,6 +164,26 @@ class Approvals:
         return decided
 
     @staticmethod
+    def import_legacy(con: sqlite3.Connection, rows: list[tuple]) -> int:
+        """Carry decisions recorded before sign-in existed (typed names, no trail) into the
+        approvals and the trail, inside the caller's transaction. Each is kept as it was, its
+        actor marked ``unverified:<typed name>`` and its role ``unknown``, so nobody mistakes it
+        for a signed decision. ``rows``: (scenario, decision, reviewer, comment, decided_at,
+        sheet_csv, written_to). Returns how many were carried."""
+        for scenario, decision, reviewer, comment, decided_at, sheet_csv, written_to in rows:
+            target = written_to if decision == "approved" else None
+            cur = con.execute(
+                "INSERT INTO approvals (subject_kind, subject, decision, actor, actor_role, comment, decided_at, "
+                "saved_by, sheet_csv, target) VALUES ('scenario', ?, ?, ?, 'unknown', ?, ?, NULL, ?, ?)",
+                (scenario, decision, f"unverified:{reviewer}", comment, decided_at, sheet_csv, target))
+            entry = audit.append(con, f"unverified:{reviewer}", "decision", f"scenario:{scenario}", {
+                "approval_id": int(cur.lastrowid), "decision": decision, "actor_role": "unknown", "comment": comment,
+                "decided_at": decided_at, "saved_by": None, "sheet_sha256": audit.fingerprint(sheet_csv),
+                "target": target})
+            con.execute("UPDATE approvals SET audit_seq = ? WHERE id = ?", (entry.seq, cur.lastrowid))
+        return len(rows)
+
+    @staticmethod
     def _record(con: sqlite3.Connection, subject: Subject, decision: str, actor: Identity, comment: str,
                 target: str | None, expected_sheet_sha256: str | None) -> Decision:
         """The checks that need the subject, then the decision row and its trail entry (inside

@@ -107,7 +107,21 @@ class ScenarioStore:
         columns = {r[1] for r in con.execute("PRAGMA table_info(scenarios)")}
         if "saved_by" not in columns:  # a store from before sign-in: its scenarios' savers are unknown
             con.execute("ALTER TABLE scenarios ADD COLUMN saved_by TEXT")
+        if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decisions'").fetchone():
+            self._import_legacy_decisions(con)
         return con
+
+    @staticmethod
+    def _import_legacy_decisions(con: sqlite3.Connection) -> None:
+        """Decisions typed before sign-in existed go into the trail once, marked unverified; the
+        old table is kept, renamed, beside them."""
+        with transaction(con):
+            if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decisions'").fetchone():
+                return  # another connection got there first
+            rows = con.execute("SELECT scenario, decision, reviewer, comment, decided_at, sheet_csv, written_to "
+                               "FROM decisions ORDER BY id").fetchall()
+            Approvals.import_legacy(con, rows)
+            con.execute("ALTER TABLE decisions RENAME TO decisions_before_sign_in")
 
     # -- scenarios --------------------------------------------------------------------------
     def save(self, name: str, controls: Mapping[str, Any], settings: Mapping[str, Any],
