@@ -9,6 +9,7 @@ import streamlit as st
 
 from models.errors import InputError
 from pages.common import require_page, sentence
+from pages.session import oidc_config
 from pages.session import users as user_directory
 from pages.review import trail_status
 from pricing.access import AccessDenied, Identity, Permission, Role, UserDirectory, verify
@@ -104,6 +105,9 @@ def render() -> None:
     done = state.pop("done", None)
     if done:
         st.success(done)
+    if oidc_config() is not None:
+        st.info("People sign in through the identity provider: their roles come from [roles] in "
+                ".streamlit/secrets.toml. The users below are the embedded ones, used only without [auth].")
     names = users_table(users)
     add_form(users, admin)
     change_forms(users, admin, names)
