@@ -11,7 +11,7 @@ from pricing.access.users import FIRST_ADMIN
 
 
 def _first_start_hint() -> None:
-    listed = users().list()
+    listed = users().list_users()
     if len(listed) == 1 and listed[0].username == FIRST_ADMIN and listed[0].last_sign_in is None:
         st.info(f"First start: sign in as **{FIRST_ADMIN}** with the one-time password printed in the terminal "
                 "that runs the app (lost it? `python -m pricing users reset-password admin`).")

@@ -30,7 +30,7 @@ def _act(what, *args) -> bool:
 
 
 def users_table(users: UserDirectory) -> list[str]:
-    listed = users.list()
+    listed = users.list_users()
     now = users.clock()
     st.dataframe(pd.DataFrame([{
         "user": u.username, "role": u.role.value, "must change password": u.must_change,

@@ -141,10 +141,10 @@ def test_first_start_creates_one_admin_with_a_one_time_password(users):
 def test_bad_user_changes_are_refused_and_leave_no_trace(users, tmp_path, call, error, message):
     users.add("root", "admin", PASSWORD, ME)
     users.add("li.lei", "manager", PASSWORD, ME)
-    before = [(u.username, u.role) for u in users.list()]
+    before = [(u.username, u.role) for u in users.list_users()]
     with pytest.raises(error, match=message):
         call(users)
-    assert [(u.username, u.role) for u in users.list()] == before
+    assert [(u.username, u.role) for u in users.list_users()] == before
     assert verify(tmp_path).entries == 2
 
 

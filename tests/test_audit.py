@@ -143,6 +143,18 @@ def test_users_command(tmp_path, monkeypatch, capsys, fast_hashing):
     assert verify(tmp_path / "st").intact
 
 
+@pytest.mark.parametrize("make, message", [
+    pytest.param(lambda p: p.write_text("x"), "cannot open the store", id="file-as-folder"),
+    pytest.param(lambda p: (p.mkdir(), (p / "store.sqlite").write_text("not a database" * 100)),
+                 "cannot open the store (file is not a database)", id="not-a-database"),
+])
+def test_a_bad_store_is_one_line(tmp_path, capsys, make, message):
+    make(tmp_path / "st")
+    assert cli_main(["users", "--store", str(tmp_path / "st"), "list"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bad input: ") and message in err and len(err.splitlines()) == 1
+
+
 def test_password_at_a_terminal_is_asked_twice_without_echo(monkeypatch):
     answers = iter(["phrase one two", "phrase one two", "phrase one two", "typo"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))

@@ -14,6 +14,8 @@ import sqlite3
 from pathlib import Path
 from typing import Iterator
 
+from models.errors import InputError
+
 __all__ = ["STORE_ENV", "STORE_FILE", "default_store_dir", "connect", "transaction", "BUSY_TIMEOUT_SECONDS"]
 
 STORE_ENV = "BUNDLE_PRICING_STORE"
@@ -80,14 +82,22 @@ def _create_private(path: Path) -> None:
 
 def connect(folder: Path, extra_schema: str = "") -> sqlite3.Connection:
     """Open ``<folder>/store.sqlite`` (created private when missing) in autocommit mode; use
-    :func:`transaction` for every write."""
+    :func:`transaction` for every write. :class:`InputError` when it cannot be opened (a file
+    where the folder should be, not a database, no permission)."""
     path = Path(folder) / STORE_FILE
-    _create_private(path)
-    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
-    con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-    con.execute("PRAGMA journal_mode = WAL")
-    con.execute("PRAGMA foreign_keys = ON")
-    con.executescript(_SCHEMA + extra_schema)
+    try:
+        _create_private(path)
+        con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+        try:
+            con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            con.execute("PRAGMA journal_mode = WAL")
+            con.execute("PRAGMA foreign_keys = ON")
+            con.executescript(_SCHEMA + extra_schema)
+        except sqlite3.Error:
+            con.close()
+            raise
+    except (OSError, sqlite3.Error) as exc:
+        raise InputError(str(path), f"cannot open the store ({str(exc)[:120]}); check ${STORE_ENV}") from None
     # WAL and shared-memory side files inherit the process umask: keep them private too.
     for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         with contextlib.suppress(FileNotFoundError, PermissionError):

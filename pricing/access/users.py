@@ -103,7 +103,7 @@ class UserDirectory:
         return connect(self.folder)
 
     # -- reading ----------------------------------------------------------------------------
-    def list(self) -> list[UserInfo]:
+    def list_users(self) -> list[UserInfo]:
         con = self._connect()
         try:
             rows = con.execute("SELECT u.username, u.role, u.must_change, u.created_at, u.last_sign_in, "
@@ -114,7 +114,7 @@ class UserDirectory:
         return [UserInfo(r[0], Role(r[1]), bool(r[2]), r[3], r[4], float(r[5])) for r in rows]
 
     def count(self) -> int:
-        return len(self.list())
+        return len(self.list_users())
 
     def identity(self, username: str) -> Identity | None:
         """The user's identity as the store has it now (None when removed): a signed-in session
@@ -162,7 +162,7 @@ class UserDirectory:
                 self._record(con, who, "user_added", name)
         finally:
             con.close()
-        return next(u for u in self.list() if u.username == name)
+        return next(u for u in self.list_users() if u.username == name)
 
     def remove(self, username: str, actor: Identity | Operator) -> None:
         who, name = _actor_name(actor), _clean_name(username)

@@ -63,7 +63,7 @@ def run_users(args: argparse.Namespace) -> int:
     users = UserDirectory(args.store)
     me = Operator(getpass.getuser())
     if args.action == "list":
-        for user in users.list():
+        for user in users.list_users():
             flags = [f for f, on in (("must change password", user.must_change),
                                      ("locked", user.locked_until > users.clock())) if on]
             print(f"{user.username}\t{user.role.value}\t{user.last_sign_in or 'never signed in'}"
