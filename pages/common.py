@@ -4,6 +4,7 @@ and the guard each page opens with."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import streamlit as st
@@ -57,7 +58,10 @@ def solve(_base: Problem, base_key: tuple, whatif: WhatIf, _catalog_csv: bytes |
 def catch_up_last_sheet(folder: str, store_folder: str) -> None:
     """Once per server: rewrite ``last_sheet.csv`` from the newest recorded approval, in case a
     server stopped between recording an approval and writing its sheet."""
-    ScenarioStore(store_folder).approvals.publish(folder)
+    try:
+        ScenarioStore(store_folder).approvals.publish(folder)
+    except OSError as exc:  # best effort: a read-only data folder must not close the app
+        print(f"bundle pricing: could not rewrite {folder}/last_sheet.csv from the store: {exc}", file=sys.stderr)
 
 
 def base_problem() -> tuple[Path, tuple, Problem]:

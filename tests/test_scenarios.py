@@ -178,3 +178,28 @@ def test_decisions_typed_before_sign_in_are_kept_marked_unverified(tmp_path):
     assert verify(tmp_path).intact and verify(tmp_path).entries == 1
     decided = store.decide("old", "approved", WANG, "signed this time", tmp_path)
     assert decided.saved_by is None and [d.actor for d in store.history()] == ["wang.fang", "unverified:Wang Fang"]
+
+
+def test_a_sheet_lost_after_the_commit_is_rewritten_from_the_store(tmp_path, monkeypatch):
+    """Killed between recording an approval and writing its sheet: the decision is kept, and the
+    next publish (the app does one at start) writes the newest approval; a write that fails is
+    reported on the decision, never raised after the commit."""
+    data = tmp_path / "data"
+    data.mkdir()
+    store = ScenarioStore(tmp_path / "store")
+    _save(store, "cheaper", NEW_SHEET)
+    store.decide("cheaper", "approved", WANG, "ok", data)
+    (data / "last_sheet.csv").write_text(SHEET)  # as if the rename never happened
+    assert store.approvals.publish(data) == data / "last_sheet.csv"
+    assert (data / "last_sheet.csv").read_text() == NEW_SHEET
+    assert store.approvals.publish(tmp_path / "elsewhere") is None  # nothing approved for that folder
+    _save(store, "dearer", SHEET)
+    with monkeypatch.context() as patch:
+        patch.setattr(type(store.approvals), "publish", lambda self, folder: (_ for _ in ()).throw(
+            PermissionError(13, "Permission denied")))
+        decided = store.decide("dearer", "approved", WANG, "ok", data)
+    assert decided.publish_error == f"{data / 'last_sheet.csv'} could not be written (Permission denied); " \
+                                    "the decision is recorded"
+    assert (data / "last_sheet.csv").read_text() == NEW_SHEET
+    assert store.last_approved().subject == "dearer"
+    assert store.approvals.publish(data) and (data / "last_sheet.csv").read_text() == SHEET
