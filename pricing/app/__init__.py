@@ -2,7 +2,8 @@
 
 Owns what-ifs (a modified problem and its solve, the trade-off curve: ``whatif``), why each bundle
 is there (``explain``), side-by-side comparisons and finance's review table (``compare``), and the
-store of saved scenarios and decisions (``scenarios``). May import ``pricing.files``,
+store of saved scenarios and decisions (``scenarios``, signed and trailed through
+``pricing.access``). May import ``pricing.access``, ``pricing.files``,
 ``pricing.optimizer``, ``pricing.domain`` and ``models``; never ``streamlit``, ``pricing.cli`` or
 ``app.py``.
 """

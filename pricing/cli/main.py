@@ -12,8 +12,11 @@ import sys
 from typing import Sequence
 
 from models.errors import InputError
+from pricing.access.roles import AccessDenied
+from pricing.cli import audit as audit_command
 from pricing.cli import fit as fit_command
 from pricing.cli import optimize as optimize_command
+from pricing.cli import users as users_command
 from pricing.cli.exit_codes import EXIT_BAD_INPUT, EXIT_OK, EXIT_TARGET_UNREACHABLE, EXIT_UNEXPECTED
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_UNEXPECTED", "EXIT_BAD_INPUT", "EXIT_TARGET_UNREACHABLE"]
@@ -31,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m pricing", description="Bundle pricing optimizer for SU7 car buyers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in (optimize_command, fit_command):
+    for command in (optimize_command, fit_command, users_command, audit_command):
         command.add_parser(sub)
     return parser
 
@@ -45,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except InputError as exc:
         print(f"bad input: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except AccessDenied as exc:
+        print(f"refused: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
