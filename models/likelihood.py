@@ -15,9 +15,14 @@ PRICE_SCALE = 1000.0  # the optimiser works in utility per 1,000 CNY, which keep
 
 
 class Design:
-    """One segment's rows as arrays. Rows = offered bundles of the segment's cells."""
+    """One segment's rows as arrays. Rows = offered bundles of the segment's cells.
 
-    def __init__(self, frame: pd.DataFrame, catalog) -> None:
+    Columns of ``x`` (the utility is ``x @ beta``): intercept, ``-price / PRICE_SCALE``,
+    ``zones - 1``, one 0/1 column per catalog SKU, then one 0/1 column per market of ``regions``
+    (the market's shift of the intercept; a market with no rows here has a column of zeros).
+    """
+
+    def __init__(self, frame: pd.DataFrame, catalog, regions: tuple[str, ...] = ()) -> None:
         index = {sku: i for i, sku in enumerate(catalog.skus)}
         zones = catalog.zones
         n_rows, n_skus = len(frame), len(catalog.skus)
@@ -35,10 +40,21 @@ class Design:
         self.buyers[self.cell] = frame["buyers"].to_numpy(float)
         self.taken = frame["taken"].to_numpy(float)
         self.price = frame["price"].to_numpy(float)
+        region_index = {r: g for g, r in enumerate(regions)}
+        market = np.zeros((n_rows, len(regions)))
+        for r, region in enumerate(frame["region"]):
+            if region in region_index:
+                market[r, region_index[region]] = 1.0
         self.x = np.column_stack([
-            np.ones(n_rows), -self.price / PRICE_SCALE, zone_count - 1.0, incidence,
+            np.ones(n_rows), -self.price / PRICE_SCALE, zone_count - 1.0, incidence, market,
         ])
+        self.incidence = incidence
+        self.zone_count = zone_count
         self.offers = incidence.sum(axis=0)
+        self.market_rows = market.sum(axis=0)
+        first_row = np.zeros(self.n_cells, dtype=int)
+        first_row[self.cell[::-1]] = np.arange(n_rows)[::-1]
+        self.market_buyers = self.buyers @ market[first_row] if n_rows else np.zeros(len(regions))
 
     def utility(self, beta: np.ndarray) -> np.ndarray:
         return self.x @ beta
