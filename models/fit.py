@@ -48,8 +48,8 @@ from models import fit_report
 from models.demand import DemandModel, Segment
 from models.errors import InputError
 from models.history import History
-from models.identification import guarded_inverse, guarded_solve, unidentified, weak_directions
-from models.likelihood import PRICE_SCALE, Design, information, null_log_likelihood
+from models.identification import guarded_inverse, unidentified, weak_directions
+from models.likelihood import PRICE_SCALE, Design, null_log_likelihood, penalised_objective, polish
 
 __all__ = ["SegmentLogitFit", "SegmentEstimate"]
 
@@ -266,33 +266,12 @@ class SegmentLogitFit:
         if 0 not in fixed:
             base[0] = math.log(attach / len(design.taken) * design.n_cells)
 
-        def full(z: np.ndarray) -> np.ndarray:
-            theta = base.copy()
-            theta[free] = z
-            return theta
-
-        def objective(z: np.ndarray):
-            theta = full(z)
-            u = np.clip(design.utility(theta[:n_u]), -500.0, 500.0)
-            e = np.exp(u)
-            sums = np.bincount(design.cell, weights=e, minlength=design.n_cells)
-            p = e / (1.0 + sums)[design.cell]
-            ll = design.taken @ u - design.buyers @ np.log1p(sums)
-            grad = np.zeros(n)
-            grad[:n_u] = -(design.taken - design.buyers[design.cell] * p) @ design.x
-            qt = penalty @ theta
-            return float(-ll + 0.5 * theta @ qt), (grad + qt)[free]
-
-        def hessian(z: np.ndarray) -> np.ndarray:
-            h = penalty.copy()
-            h[:n_u, :n_u] += information(design, full(z)[:n_u])
-            return h[np.ix_(free, free)]
-
+        objective, hessian, full = penalised_objective(design, penalty, base, free)
         result = optimize.minimize(
             objective, base[free], jac=True, hess=hessian, method="trust-exact",
             options={"gtol": self.tol, "maxiter": self.max_iter},
         )
-        z, decrement = _polish(objective, hessian, result.x, self.tol)
+        z, decrement = polish(objective, hessian, result.x, self.tol)
         theta, h = full(z), hessian(z)
         params = ("intercept", "price_coef", "span_bonus", *(f"appeal:{s}" for s in self.skus_),
                   *(f"market:{r}" for r in self.regions_))
@@ -375,17 +354,3 @@ class SegmentLogitFit:
         """The ``fit`` section of ``model.json`` (see ``docs/demand.md``)."""
         self._check_fitted()
         return fit_report.fit_summary(self)
-
-
-def _polish(objective, hessian, z: np.ndarray, tol: float) -> tuple[np.ndarray, float]:
-    """One guarded Newton step if the optimiser stopped short; returns the point and the Newton
-    decrement (the log-likelihood still to gain), which does not depend on the data's size."""
-    grad = objective(z)[1]
-    decrement = float(grad @ guarded_solve(hessian(z), grad))
-    if decrement > tol:
-        step = z - guarded_solve(hessian(z), grad)
-        new_grad = objective(step)[1]
-        new_decrement = float(new_grad @ guarded_solve(hessian(step), new_grad))
-        if objective(step)[0] <= objective(z)[0]:
-            return step, new_decrement
-    return z, decrement

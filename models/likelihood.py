@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-__all__ = ["PRICE_SCALE", "Design", "information", "null_log_likelihood"]
+from models.identification import guarded_solve
+
+__all__ = ["PRICE_SCALE", "Design", "information", "null_log_likelihood", "penalised_objective", "polish"]
 
 PRICE_SCALE = 1000.0  # the optimiser works in utility per 1,000 CNY, which keeps the Hessian well scaled
 
@@ -95,3 +97,49 @@ def null_log_likelihood(design: Design) -> float:
 
     best = optimize.minimize_scalar(negative, bounds=(-30.0, 10.0), method="bounded", options={"xatol": 1e-9})
     return -float(best.fun)
+
+
+def penalised_objective(design: Design, penalty: np.ndarray, base: np.ndarray, free: np.ndarray):
+    """The penalised negative log-likelihood ``-LL + 0.5 theta' Q theta`` over the free entries
+    of ``theta`` (the rest held at ``base``): returns ``objective(z) -> (value, gradient)``,
+    ``hessian(z)`` and ``full(z) -> theta``. ``theta`` starts with the utility coefficients (the
+    columns of ``design.x``); the prior's extra means follow."""
+    n_u, n = design.x.shape[1], penalty.shape[0]
+
+    def full(z: np.ndarray) -> np.ndarray:
+        theta = base.copy()
+        theta[free] = z
+        return theta
+
+    def objective(z: np.ndarray):
+        theta = full(z)
+        u = np.clip(design.utility(theta[:n_u]), -500.0, 500.0)
+        e = np.exp(u)
+        sums = np.bincount(design.cell, weights=e, minlength=design.n_cells)
+        p = e / (1.0 + sums)[design.cell]
+        ll = design.taken @ u - design.buyers @ np.log1p(sums)
+        grad = np.zeros(n)
+        grad[:n_u] = -(design.taken - design.buyers[design.cell] * p) @ design.x
+        qt = penalty @ theta
+        return float(-ll + 0.5 * theta @ qt), (grad + qt)[free]
+
+    def hessian(z: np.ndarray) -> np.ndarray:
+        h = penalty.copy()
+        h[:n_u, :n_u] += information(design, full(z)[:n_u])
+        return h[np.ix_(free, free)]
+
+    return objective, hessian, full
+
+
+def polish(objective, hessian, z: np.ndarray, tol: float) -> tuple[np.ndarray, float]:
+    """One guarded Newton step if the optimiser stopped short; returns the point and the Newton
+    decrement (the log-likelihood still to gain), which does not depend on the data's size."""
+    grad = objective(z)[1]
+    decrement = float(grad @ guarded_solve(hessian(z), grad))
+    if decrement > tol:
+        step = z - guarded_solve(hessian(z), grad)
+        new_grad = objective(step)[1]
+        new_decrement = float(new_grad @ guarded_solve(hessian(step), new_grad))
+        if objective(step)[0] <= objective(z)[0]:
+            return step, new_decrement
+    return z, decrement
