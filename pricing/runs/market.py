@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +51,18 @@ class MarketOutcome:
     best_attach: float | None = None
 
 
-def solve_market(job: MarketJob) -> MarketOutcome:
+def solve_market(job: MarketJob, shared: dict[str, bytes] | None = None) -> MarketOutcome:
     """Optimize one market with its own buyers and its own demand (``model.for_market``).
+
+    ``shared`` holds input files every market reads (catalog, model), sent to each worker once;
+    ``job.files`` the market's own (its last approved sheet).
 
     Never raises for a market's own trouble: an input error or an unexpected exception becomes a
     ``failed`` outcome with its message, so one market never stops the others.
     """
     start = time.perf_counter()
+    if shared:
+        job = replace(job, files={**shared, **job.files})
     try:
         return _solve(job, start)
     except Exception as exc:  # noqa: BLE001 - one market's failure is reported, not raised

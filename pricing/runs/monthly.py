@@ -137,7 +137,8 @@ def _run(request: MonthlyRequest, inputs: MonthInputs, key: str, hashes: dict[st
         store.write_manifest(revision_dir, manifest)
         log(market_line(outcome.market, record, revision_dir))
 
-    where = _fan_out(_jobs(inputs, request.settings, model_bytes, todo), request, finished)
+    shared = {"catalog.csv": (inputs.data_dir / "catalog.csv").read_bytes(), "model.json": model_bytes}
+    where = _fan_out(_jobs(inputs, request.settings, todo), shared, request, finished)
     manifest["executor"] = where
     markets = {m: done.get(m) or failures[m] for m in inputs.buyers}
     _write_workbook(inputs, revision_dir, markets)
@@ -208,11 +209,10 @@ def _drift(inputs: MonthInputs, revision_dir: Path, log: store.RunLog) -> None:
     })
 
 
-def _jobs(inputs: MonthInputs, settings: Settings, model_bytes: bytes, markets: list[str]) -> list[MarketJob]:
-    catalog = (inputs.data_dir / "catalog.csv").read_bytes()
+def _jobs(inputs: MonthInputs, settings: Settings, markets: list[str]) -> list[MarketJob]:
     jobs = []
     for market in markets:
-        files = {"catalog.csv": catalog, "model.json": model_bytes}
+        files = {}
         sheet = inputs.last_sheets[market]
         if sheet is not None:
             files["last_sheet.csv"] = sheet.read_bytes()
@@ -222,13 +222,15 @@ def _jobs(inputs: MonthInputs, settings: Settings, model_bytes: bytes, markets: 
     return jobs
 
 
-def _fan_out(jobs: list[MarketJob], request: MonthlyRequest, finished: Callable[[MarketOutcome], None]) -> str:
-    """Run the jobs; call ``finished`` with each outcome as it arrives. Returns where they ran."""
+def _fan_out(jobs: list[MarketJob], shared: dict[str, bytes], request: MonthlyRequest,
+             finished: Callable[[MarketOutcome], None]) -> str:
+    """Run the jobs (``shared``: the input files every market reads, sent to each worker once);
+    call ``finished`` with each outcome as it arrives. Returns where they ran."""
     if not jobs:
         return "nothing to run"
     if request.serial:
         for job in jobs:
-            finished(solve_market(job))
+            finished(solve_market(job, shared))
         return "serial (this process)"
     from distributed import as_completed
 
@@ -236,7 +238,8 @@ def _fan_out(jobs: list[MarketJob], request: MonthlyRequest, finished: Callable[
 
     with get_client(request.scheduler, request.n_workers) as client:
         where = request.scheduler or f"local Dask cluster, {len(client.scheduler_info()['workers'])} worker processes"
-        futures = {client.submit(solve_market, job, pure=False, key=f"market-{k}-{os.getpid()}"): job
+        [files] = client.scatter([shared], broadcast=True)
+        futures = {client.submit(solve_market, job, files, pure=False, key=f"market-{k}-{os.getpid()}"): job
                    for k, job in enumerate(jobs)}
         for future in as_completed(futures):
             job = futures[future]
