@@ -26,6 +26,8 @@ from pricing.app import (
     run_whatif, shares_from_percent, sheet_files, target_grid, tradeoff_curve,
 )
 
+from pages.monthly_runs import render as monthly_runs_page
+
 DATA_ENV = "BUNDLE_PRICING_DATA"
 LAST_APPROVED = "Last approved sheet"
 _INPUT_FILES = ("catalog.csv", "model.json", "last_sheet.csv")
@@ -367,7 +369,7 @@ def main() -> None:
     if pressed or not st.session_state.get("started"):
         st.session_state.started = True
         run_current(base, key, raw, mix, catalog_csv)
-    tabs = st.tabs(["What-if", "Trade-off curve", "Scenarios", "Review & approve"])
+    tabs = st.tabs(["What-if", "Trade-off curve", "Scenarios", "Review & approve", "Monthly runs"])
     with tabs[0]:
         whatif_page(store, folder)
     with tabs[1]:
@@ -376,6 +378,8 @@ def main() -> None:
         scenarios_page(store, base)
     with tabs[3]:
         review_page(store, base, folder)
+    with tabs[4]:
+        monthly_runs_page()
 
 
 main()
