@@ -219,3 +219,13 @@ def test_on_a_local_dask_cluster_of_two_workers(data, tmp_path, capsys):
         b = pd.read_csv(serial / MONTH / market / "price_sheet.csv")
         pd.testing.assert_frame_equal(a, b)
     assert np.isfinite(manifest["markets"]["R0"]["margin"])
+
+
+def test_a_model_missing_an_active_sku_is_bad_input_before_anything_runs(data, tmp_path, capsys):
+    data = _fresh(data, tmp_path)
+    raw = json.loads((data / "model.json").read_text())
+    for segment in raw["segments"]:
+        segment["appeal"].pop("S03")
+    (data / "model.json").write_text(json.dumps(raw))
+    assert _run(data, tmp_path / "runs", "--serial") == 2
+    assert "model.json" in capsys.readouterr().err and not (tmp_path / "runs").exists()

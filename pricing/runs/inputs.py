@@ -80,6 +80,7 @@ def read_month_inputs(data_dir: Path, month: str, markets: tuple[str, ...] | Non
         buyers = {m: buyers[m] for m in markets}
     catalog = Catalog.from_csv(data_dir / "catalog.csv")
     model = DemandModel.from_json(data_dir / "model.json")
+    model.check_covers([s for s, active in zip(catalog.skus, catalog.active) if active])
     history = History.from_csv(data_dir / "history.csv", catalog.skus, model.names)
     sheets = {m: last_sheet_path(data_dir, m) for m in buyers}
     for path in {p for p in sheets.values() if p is not None}:
