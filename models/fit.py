@@ -17,6 +17,7 @@ Gaussian priors (ridge penalties) pull what the data say little about toward a d
 
     appeal[i] ~ N(category_mean[c(i)], appeal_prior_sd^2)
     category_mean[c] ~ N(segment_mean, category_prior_sd^2)
+    segment_mean ~ N(0, 2^2)                     (weak: keeps it finite when takers are few)
     market[r] ~ N(0, market_prior_sd^2)          (a market's shift of the segment's intercept)
     sum_r buyers_r * market[r] / sum_r buyers_r ~ N(0, 0.01^2)   (the intercept is the average market)
 
@@ -55,6 +56,10 @@ __all__ = ["SegmentLogitFit", "SegmentEstimate"]
 
 _Z95 = float(stats.norm.ppf(0.975))
 MARKET_CENTRE_WEIGHT = 1.0e4
+# A weak prior on the segment's mean appeal: it keeps the common appeal level (which trades off
+# against the intercept) finite when a segment's history says almost nothing about it (a handful
+# of takers), and barely moves it otherwise (a pull of mean / 4 against thousands of buyers).
+MEAN_APPEAL_PRIOR_SD = 2.0
 _NOT_FITTED = "this SegmentLogitFit is not fitted yet; call fit(history, catalog) first"
 
 
@@ -212,6 +217,7 @@ class SegmentLogitFit:
             tie(c0 + c, mu, 1.0 / self.category_prior_sd**2)
         for g in range(n_markets):
             q[m0 + g, m0 + g] += 1.0 / self.market_prior_sd**2
+        q[mu, mu] += 1.0 / MEAN_APPEAL_PRIOR_SD**2
         return q
 
     def _centre_markets(self, penalty: np.ndarray, design: Design) -> np.ndarray:

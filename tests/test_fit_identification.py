@@ -63,6 +63,19 @@ def test_no_history_crashes_and_every_number_is_finite(many_fits):
         json.dumps(model.to_dict(), allow_nan=False)  # no NaN reaches model.json
 
 
+def test_never_offered_skus_take_the_category_prior_and_are_flagged(many_fits):
+    checked = 0
+    for seed, _truth, design, _catalog, _history, fit in many_fits:
+        warnings = " ".join(fit.warnings())
+        for sku in design.never_offered:
+            for est in fit.segments_:
+                k = est.params.index(f"appeal:{sku}")
+                assert est.identified(f"appeal:{sku}") and est.std_error[k] >= 0.3, (seed, sku)
+            assert f"SKU {sku} was never offered" in warnings, seed
+            checked += 1
+    assert checked >= 100
+
+
 def test_price_is_recovered_where_identified(many_fits):
     """Where prices varied apart from the composition, the 95% interval covers the true price
     coefficient at about the nominal rate (the appeal prior biases a little: >= 88% asked)."""
