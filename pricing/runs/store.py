@@ -49,7 +49,7 @@ def now() -> str:
 
 @contextlib.contextmanager
 def month_lock(month_dir: Path) -> Iterator[str]:
-    """Hold ``month_dir/.lock`` (created with O_EXCL, holding pid, host and time) for the block.
+    """Hold ``month_dir/.lock`` (created exclusively, holding pid, host and time) for the block.
 
     A lock left by a dead process on this host is stale: it is taken over, and the yielded note
     says so. Raises :class:`RunLocked` naming the holder otherwise.
@@ -58,24 +58,19 @@ def month_lock(month_dir: Path) -> Iterator[str]:
     path = month_dir / _LOCK
     note = ""
     for _attempt in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _read_lock(path)
-            if not _stale(holder):
-                raise RunLocked(
-                    f"another monthly run of {month_dir.name} is running (pid {holder.get('pid')} on "
-                    f"{holder.get('host')}, since {holder.get('started_at')}); wait for it to finish. If you "
-                    f"are sure it is gone, delete {path}"
-                ) from None
-            note = (f"took over a stale lock of pid {holder.get('pid')} on {holder.get('host')} "
-                    f"(since {holder.get('started_at')}): that run is gone")
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            continue
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"pid": os.getpid(), "host": socket.gethostname(), "started_at": now()}, fh)
-        break
+        if _create_with_content(path, {"pid": os.getpid(), "host": socket.gethostname(), "started_at": now()}):
+            break
+        holder = _read_lock(path)
+        if not _stale(holder):
+            raise RunLocked(
+                f"another monthly run of {month_dir.name} is running (pid {holder.get('pid')} on "
+                f"{holder.get('host')}, since {holder.get('started_at')}); wait for it to finish. If you "
+                f"are sure it is gone, delete {path}"
+            )
+        note = (f"took over a stale lock of pid {holder.get('pid')} on {holder.get('host')} "
+                f"(since {holder.get('started_at')}): that run is gone")
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
     else:
         raise RunLocked(f"could not take the lock {path}; another run took it at the same moment")
     try:
@@ -83,6 +78,29 @@ def month_lock(month_dir: Path) -> Iterator[str]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def _create_with_content(path: Path, content: dict[str, Any]) -> bool:
+    """Create ``path`` holding ``content`` in one step, or return False if it exists: the content
+    goes to a unique temp file first, then ``link`` (like ``O_CREAT | O_EXCL``, atomic, and
+    never leaves an empty lock for another run to misread)."""
+    temp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+    temp.write_text(json.dumps(content), encoding="utf-8")
+    try:
+        os.link(temp, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # a filesystem without hard links: exclusive create, then write
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(content, fh)
+        return True
+    finally:
+        temp.unlink()
 
 
 def _read_lock(path: Path) -> dict[str, Any]:
