@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pricing.domain.settings import Settings
+from pricing.files.atomic import dump_json, write_outputs
 from pricing.runs import store
 from pricing.runs.drift import check_drift
 from pricing.runs.inputs import MonthInputs, read_month_inputs, sheet_bundles
@@ -190,8 +191,6 @@ def _ensure_model(request: MonthlyRequest, inputs: MonthInputs, revision_dir: Pa
 
 
 def _drift(inputs: MonthInputs, revision_dir: Path, log: store.RunLog) -> None:
-    from pricing.files.atomic import dump_json, write_outputs
-
     reports = []
     for market, path in inputs.last_sheets.items():
         if path is None:
