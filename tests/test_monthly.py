@@ -189,14 +189,14 @@ def test_killed_mid_run_the_next_run_finishes_only_the_missing_markets(tmp_path)
                "--runs", str(runs), "--config", str(data / "settings.toml"), "--serial"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((runs / MONTH).glob("*/market.json"))) < 2:
+    deadline = time.monotonic() + 600  # generous: a loaded machine writes a market every few seconds
+    while time.monotonic() < deadline and not list((runs / MONTH).glob("[!.]*/market.json")):
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     first = {p.parent.name: p.read_bytes() for p in (runs / MONTH).glob("*/market.json")
              if not p.parent.name.startswith(".")}
-    assert 2 <= len(first) < 12, "the run must be killed mid-way"
+    assert 1 <= len(first) < 12, "the run must be killed mid-way"
     for folder in (p for p in (runs / MONTH).iterdir() if p.is_dir() and not p.name.startswith(".")):
         assert (folder / "market.json").exists()  # whole folders only
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
