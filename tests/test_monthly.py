@@ -229,3 +229,33 @@ def test_a_model_missing_an_active_sku_is_bad_input_before_anything_runs(data, t
     (data / "model.json").write_text(json.dumps(raw))
     assert _run(data, tmp_path / "runs", "--serial") == 2
     assert "model.json" in capsys.readouterr().err and not (tmp_path / "runs").exists()
+
+
+def test_drift_flags_a_bundle_whose_take_up_collapsed(data):
+    """Take-up drawn from the truth stays in the band; the same bundle with nobody taking it is
+    flagged below the band, in words."""
+    from models.history import History
+    from pricing.domain.catalog import Catalog
+    from pricing.runs.drift import check_drift
+    from pricing.runs.inputs import sheet_bundles
+
+    catalog = Catalog.from_csv(data / "catalog.csv")
+    model = DemandModel.from_json(data / "model.json")
+    frame = pd.read_csv(data / "history.csv", dtype=str)
+    sheet = sheet_bundles(data / "last_sheet.csv", catalog)
+    history = History.from_frame(frame, catalog.skus)
+    honest = check_drift("R0", history, model, catalog, sheet, "last_sheet.csv")
+    assert honest.months == ("2024-11", "2024-12") and len(honest.lines) == len(sheet)
+    key, (bundle_id, _price) = next(iter(sheet.items()))
+    target = "|".join(sorted(key))
+    collapsed = frame.copy()
+    rows = (collapsed["region"] == "R0") & (collapsed["month"] >= "2024-11") & \
+        (collapsed["skus"].map(lambda s: "|".join(sorted(s.split("|")))) == target)
+    collapsed.loc[rows, "taken"] = "0"
+    drift = check_drift("R0", History.from_frame(collapsed, catalog.skus), model, catalog, sheet, "last_sheet.csv")
+    line = next(d for d in drift.lines if d.label.startswith(f"bundle {bundle_id} "))
+    assert line.actual == 0 and line.low > 0 and line.flagged
+    assert "BELOW the band: fewer buyers than the model expects" in drift.text()
+    assert "read the flagged lines before approving" in drift.text()
+    none_new = check_drift("R0", history.select_months(["2024-05", "2024-06"]), model, catalog, sheet, "x")
+    assert "no take-up arrived since the model was fitted" in none_new.text()
