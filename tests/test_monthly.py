@@ -155,10 +155,13 @@ def test_unreachable_targets_exit_3_naming_the_highest_rate(data, tmp_path, caps
     pytest.param(["--month", "2030-01"], "volumes.csv.*no markets for 2030-01", id="month-not-in-volumes"),
     pytest.param(["--month", MONTH, "--markets", "Mars"], "Mars not in volumes.csv", id="unknown-market"),
     pytest.param(["--month", MONTH, "--buyers", "5"], "each market's buyers from volumes.csv", id="buyers-flag"),
+    pytest.param(["--month", MONTH, "--scheduler", "tcp://127.0.0.1:1"], "--scheduler: no Dask scheduler answers",
+                 id="no-scheduler"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(data, tmp_path, capsys, args, match):
     runs = tmp_path / "runs"
-    code = main(["monthly", "--data", str(data), "--runs", str(runs), "--serial", *args])
+    serial = [] if "--scheduler" in args else ["--serial"]
+    code = main(["monthly", "--data", str(data), "--runs", str(runs), *serial, *args])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
     import re

@@ -6,9 +6,13 @@ One small function so that the monthly run and, later, the app's solves share it
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["get_client", "machine_cores"]
+from models.errors import InputError
+
+__all__ = ["get_client", "machine_cores", "check_scheduler"]
 
 
 def get_client(address: str | None = None, n_workers: int | None = None) -> Any:
@@ -57,3 +61,21 @@ class _Owned:
     def close(self) -> None:
         self.client.close()
         self.cluster.close()
+
+
+def check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Raise :class:`InputError` unless a TCP connection to the scheduler ``address``
+    (``tcp://host:port``, or ``host:port``) opens within ``timeout`` seconds: a wrong address is
+    the user's mistake, found before anything is written."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port or 8786
+    except ValueError:
+        raise InputError("--scheduler", f"not an address like tcp://host:8786, got {address!r}") from None
+    if not host:
+        raise InputError("--scheduler", f"not an address like tcp://host:8786, got {address!r}")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise InputError("--scheduler", f"no Dask scheduler answers at {address} ({exc.strerror or exc})") from None

@@ -28,6 +28,7 @@ from typing import Any, Callable
 from pricing.domain.settings import Settings
 from pricing.files.atomic import dump_json, write_outputs
 from pricing.runs import store
+from pricing.runs.cluster import check_scheduler
 from pricing.runs.drift import check_drift
 from pricing.runs.inputs import MonthInputs, read_month_inputs, sheet_bundles
 from pricing.runs.market import FAILED, NO_OFFER, UNREACHABLE, WRITTEN, MarketJob, MarketOutcome, solve_market
@@ -72,6 +73,8 @@ class MonthlyReport:
 def run_monthly(request: MonthlyRequest) -> MonthlyReport:
     """Run one month (see the module notes). Raises ``InputError`` or ``store.RunLocked``."""
     inputs = read_month_inputs(Path(request.data_dir), request.month, request.markets)
+    if request.scheduler and not request.serial:
+        check_scheduler(request.scheduler)
     month_dir = Path(request.runs_dir) / request.month
     with store.month_lock(month_dir) as lock_note:
         key, hashes = inputs.key(request.settings, vars(request.fit))
