@@ -12,7 +12,7 @@ This is not the market simulator of a backtest; it only makes histories.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,6 @@ class OfferDesign:
     rare: tuple[str, ...] = ()
     buyers: tuple[int, int] = (1500, 4000)
     first_month: tuple[int, int] = (2024, 1)
-    extra: dict = field(default_factory=dict)
 
 
 def random_truth(rng: np.random.Generator, n_skus: int = 12, zones: tuple[str, ...] = _ZONES,
@@ -130,7 +129,8 @@ def simulate_history(truth: GroundTruth, design: OfferDesign, rng: np.random.Gen
     return pd.DataFrame(rows, columns=["month", "region", "segment", "buyers", "skus", "price", "taken"])
 
 
-def _draw_offer(rng, design: OfferDesign, skus, weight, zone, category) -> list[tuple[str, ...]]:
+def _draw_offer(rng: np.random.Generator, design: OfferDesign, skus: list[str], weight: np.ndarray,
+                zone: dict[str, str], category: dict[str, str]) -> list[tuple[str, ...]]:
     """Distinct bundles for one market-month (fewer when the catalog cannot make enough)."""
     wanted = int(rng.integers(design.bundles[0], design.bundles[1] + 1))
     bundles: list[tuple[str, ...]] = []
