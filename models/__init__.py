@@ -2,8 +2,10 @@
 
 The bottom layer: owns the ``DemandModel`` and its file format (``demand``), the choice
 probabilities every other part uses (``mnl``), the offer history and its reader (``history``,
-``tables``), the fit (``fit``) and its holdout check (``validation``), and coefficient draws
-(``uncertainty``). It imports nothing from ``pricing``, nor Streamlit.
+``tables``), the fit (``fit``, ``likelihood``; what a history cannot identify in
+``identification``; its words and ``model.json`` section in ``fit_report``) and its holdout check
+(``validation``), coefficient draws (``uncertainty``), and random histories from known truths
+(``synthetic``). It imports nothing from ``pricing``, nor Streamlit.
 
 ``models.fit`` and ``models.validation`` are not imported here: they load scipy, which the
 optimizer and the app do not need; import them as ``from models.fit import SegmentLogitFit``.

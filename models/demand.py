@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
@@ -36,6 +36,8 @@ class Segment:
     """One group of car buyers with its own share and demand coefficients.
 
     ``price_coef`` is in utility per CNY and is >= 0 (demand never rises with price).
+    ``market_intercepts`` maps a market (region) to its shift of ``intercept`` (utility units),
+    for the markets where the fit estimated one; other markets use ``intercept`` as it is.
     """
 
     name: str
@@ -45,12 +47,14 @@ class Segment:
     appeal: Mapping[str, float]
     size_coef: float = 0.0
     span_bonus: float = 0.0
+    market_intercepts: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "appeal", MappingProxyType(dict(self.appeal)))
+        object.__setattr__(self, "market_intercepts", MappingProxyType(dict(self.market_intercepts)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "share": self.share,
             "intercept": self.intercept,
@@ -59,6 +63,9 @@ class Segment:
             "span_bonus": self.span_bonus,
             "appeal": dict(self.appeal),
         }
+        if self.market_intercepts:
+            out["market_intercepts"] = dict(self.market_intercepts)
+        return out
 
 
 @dataclass(frozen=True)
@@ -158,8 +165,7 @@ class DemandModel:
         if not (factor >= 0 and math.isfinite(factor)):
             raise InputError("price sensitivity", f"must be a finite number >= 0, got {factor!r}")
         segs = tuple(
-            Segment(s.name, s.share, s.intercept, s.price_coef * factor, s.appeal, s.size_coef, s.span_bonus)
-            for s in self.segments
+            replace(s, price_coef=s.price_coef * factor) for s in self.segments
         )
         return DemandModel(segs, self.currency, self.fit)
 
@@ -169,12 +175,29 @@ class DemandModel:
         if len(shares) != len(self.segments):
             raise InputError("segment mix", f"expected {len(self.segments)} shares, got {len(shares)}")
         segs = tuple(
-            Segment(s.name, w, s.intercept, s.price_coef, s.appeal, s.size_coef, s.span_bonus)
-            for s, w in zip(self.segments, shares)
+            replace(s, share=w) for s, w in zip(self.segments, shares)
         )
         model = DemandModel(segs, self.currency, self.fit)
         _check_shares(model, "segment mix")
         return model
+
+    @property
+    def markets(self) -> tuple[str, ...]:
+        """Markets with an estimated intercept shift in some segment, sorted."""
+        return tuple(sorted({m for s in self.segments for m in s.market_intercepts}))
+
+    def for_market(self, market: str | None) -> "DemandModel":
+        """The plain model of one market: each segment's intercept plus its shift for ``market``
+        (0 where none was estimated, e.g. a market the history never saw), no market table.
+
+        The optimizer needs nothing else: it prices one market with the returned model.
+        """
+        segs = tuple(
+            replace(s, intercept=s.intercept + float(s.market_intercepts.get(market, 0.0)) if market else s.intercept,
+                    market_intercepts={})
+            for s in self.segments
+        )
+        return DemandModel(segs, self.currency, self.fit)
 
     # -- files ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -206,48 +229,11 @@ class DemandModel:
         segments = []
         seen: set[str] = set()
         for k, seg in enumerate(raw_segments):
-            where = f"segments[{k}]"
-            if not isinstance(seg, dict):
-                raise InputError(source, f"{where}: must be an object, got {type(seg).__name__}")
-            name = seg.get("name")
-            if not isinstance(name, str) or not name.strip():
-                raise InputError(source, f"{where}.name: must be a non-empty string, got {name!r}")
-            if name in seen:
-                raise InputError(source, f"{where}.name: segment {name!r} appears twice")
-            seen.add(name)
-
-            def number(key: str, default: float | None = None, *, minimum: float | None = None) -> float:
-                value = seg.get(key, default)
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                    raise InputError(source, f"segment {name!r}, field {key}: must be a finite number, got {value!r}")
-                if minimum is not None and value < minimum:
-                    raise InputError(source, f"segment {name!r}, field {key}: must be >= {minimum:g}, got {value!r}")
-                return float(value)
-
-            share = number("share", minimum=0.0)
-            price_coef = seg.get("price_coef")
-            if isinstance(price_coef, (int, float)) and not isinstance(price_coef, bool) and price_coef < 0:
-                raise InputError(
-                    source,
-                    f"segment {name!r}, field price_coef: must be >= 0 (demand cannot rise with price), got {price_coef!r}",
-                )
-            appeal = seg.get("appeal")
-            if not isinstance(appeal, dict):
-                raise InputError(source, f"segment {name!r}, field appeal: must be an object of SKU -> number")
-            for sku, a in appeal.items():
-                if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a):
-                    raise InputError(source, f"segment {name!r}, appeal of {sku!r}: must be a finite number, got {a!r}")
-            segments.append(
-                Segment(
-                    name=name,
-                    share=share,
-                    intercept=number("intercept"),
-                    price_coef=number("price_coef", minimum=0.0),
-                    appeal={str(s): float(a) for s, a in appeal.items()},
-                    size_coef=number("size_coef", 0.0),
-                    span_bonus=number("span_bonus", 0.0),
-                )
-            )
+            segment = _segment_from_dict(seg, f"segments[{k}]", source)
+            if segment.name in seen:
+                raise InputError(source, f"segments[{k}].name: segment {segment.name!r} appears twice")
+            seen.add(segment.name)
+            segments.append(segment)
         currency = raw.get("currency", "CNY")
         fit = raw.get("fit", {})
         if not isinstance(fit, dict):
@@ -277,3 +263,63 @@ def _check_shares(model: DemandModel, source: str) -> None:
     total = float(model.shares.sum())
     if abs(total - 1.0) > _SHARE_TOLERANCE:
         raise InputError(source, f"segment shares must sum to 1, got {total:.6g}")
+
+
+def _number(seg: dict, key: str, name: str, source: str, default: float | None = None,
+            minimum: float | None = None) -> float:
+    """A segment's finite number field (``default`` when absent), at least ``minimum``."""
+    value = seg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(source, f"segment {name!r}, field {key}: must be a finite number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise InputError(source, f"segment {name!r}, field {key}: must be >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _segment_from_dict(seg: Any, where: str, source: str) -> Segment:
+    """One entry of ``segments`` in ``model.json``, validated."""
+    if not isinstance(seg, dict):
+        raise InputError(source, f"{where}: must be an object, got {type(seg).__name__}")
+    name = seg.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(source, f"{where}.name: must be a non-empty string, got {name!r}")
+    price_coef = seg.get("price_coef")
+    if isinstance(price_coef, (int, float)) and not isinstance(price_coef, bool) and price_coef < 0:
+        raise InputError(
+            source,
+            f"segment {name!r}, field price_coef: must be >= 0 (demand cannot rise with price), got {price_coef!r}",
+        )
+    return Segment(
+        name=name,
+        share=_number(seg, "share", name, source, minimum=0.0),
+        intercept=_number(seg, "intercept", name, source),
+        price_coef=_number(seg, "price_coef", name, source, minimum=0.0),
+        appeal=_appeal_from_dict(seg.get("appeal"), name, source),
+        size_coef=_number(seg, "size_coef", name, source, 0.0),
+        span_bonus=_number(seg, "span_bonus", name, source, 0.0),
+        market_intercepts=_markets_from_dict(seg.get("market_intercepts", {}), name, source),
+    )
+
+
+def _appeal_from_dict(appeal: Any, name: str, source: str) -> dict[str, float]:
+    if not isinstance(appeal, dict):
+        raise InputError(source, f"segment {name!r}, field appeal: must be an object of SKU -> number")
+    for sku, a in appeal.items():
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a):
+            raise InputError(source, f"segment {name!r}, appeal of {sku!r}: must be a finite number, got {a!r}")
+    return {str(s): float(a) for s, a in appeal.items()}
+
+
+def _markets_from_dict(markets: Any, name: str, source: str) -> dict[str, float]:
+    """``market_intercepts`` of a segment: market name -> shift of the intercept (optional; a model
+    written before market effects has none, and every market then uses the intercept)."""
+    if markets is None:
+        return {}
+    if not isinstance(markets, dict):
+        raise InputError(source, f"segment {name!r}, field market_intercepts: must be an object of "
+                                 f"market -> number, got {type(markets).__name__}")
+    for market, shift in markets.items():
+        if isinstance(shift, bool) or not isinstance(shift, (int, float)) or not math.isfinite(shift):
+            raise InputError(source, f"segment {name!r}, market_intercepts of {market!r}: must be a finite "
+                                     f"number, got {shift!r}")
+    return {str(m): float(v) for m, v in markets.items()}

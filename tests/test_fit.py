@@ -87,8 +87,8 @@ def shipped():
 # -- estimator habits ----------------------------------------------------------------------
 def test_constructor_stores_settings_and_fit_returns_self(small_catalog):
     est = SegmentLogitFit(appeal_prior_sd=0.3)
-    assert vars(est) == {"appeal_prior_sd": 0.3, "category_prior_sd": 1.0, "rare_offers": 12,
-                         "max_iter": 200, "tol": 1e-8}
+    assert vars(est) == {"appeal_prior_sd": 0.3, "category_prior_sd": 1.0, "market_prior_sd": 0.25,
+                         "fallback_price_coef": 0.0, "rare_offers": 12, "max_iter": 200, "tol": 1e-8}
     with pytest.raises(RuntimeError, match="not fitted"):
         est.to_model()
     assert est.fit(simulate(small_catalog, 0), small_catalog) is est
@@ -168,7 +168,7 @@ def test_log_likelihood_matches_a_direct_computation(shipped):
     for (month, region), cell in history.frame.groupby(["month", "region"]):
         offer = Offer(tuple(Bundle(skus, price) for skus, price in
                             cell.drop_duplicates("skus")[["skus", "price"]].itertuples(index=False)))
-        take = evaluate_offer(offer, catalog, model, 1.0).take_rate  # (bundles, segments)
+        take = evaluate_offer(offer, catalog, model.for_market(region), 1.0).take_rate  # (bundles, segments)
         position = {skus: b for b, skus in enumerate(b.skus for b in offer.bundles)}
         for s, name in enumerate(model.names):
             rows = cell[cell["segment"] == name]

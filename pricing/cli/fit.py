@@ -10,21 +10,12 @@ warnings). All files land or none does; bad input is one line and exit 2.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from models.errors import InputError
-from models.history import History, price_warnings
-from pricing.domain.catalog import Catalog
-from pricing.domain.last_sheet import read_last_prices
 from pricing.domain.problem import DEFAULT_DATA
-from pricing.files.atomic import dump_json, write_outputs
-
-if TYPE_CHECKING:
-    from models.fit import SegmentLogitFit
+from pricing.runs.refit import FitSettings, format_report, refit
 
 __all__ = ["add_parser", "run_fit", "format_report"]
 
@@ -41,12 +32,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="spread of a SKU's appeal around its category's mean (default 0.5)")
     parser.add_argument("--category-prior-sd", type=float, default=1.0,
                         help="spread of category means around the segment's mean appeal (default 1.0)")
+    parser.add_argument("--market-prior-sd", type=float, default=0.25,
+                        help="spread of a market's shift of each segment's intercept around 0 (default 0.25)")
     parser.set_defaults(handler=run_fit)
     return parser
 
 
 def run_fit(args: argparse.Namespace) -> int:
     """Handler of ``python -m pricing fit``; returns the exit code (0: model written)."""
+    data_dir, out, settings = _checked_args(args)
+    _estimator, text, written = refit(data_dir, out, settings)
+    print(text, end="")
+    print("Wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _checked_args(args: argparse.Namespace) -> tuple[Path, Path, FitSettings]:
+    """The data folder, the model file to write and the fit settings, checked."""
     data_dir = Path(args.data) if args.data is not None else DEFAULT_DATA
     if not data_dir.is_dir():
         raise InputError(str(data_dir), "data folder not found")
@@ -55,129 +57,9 @@ def run_fit(args: argparse.Namespace) -> int:
         raise InputError("--out", f"must be a file name for the model, got the folder {out}")
     if args.holdout_months < 1:
         raise InputError("--holdout-months", f"must be a whole number >= 1, got {args.holdout_months}")
-    settings = {"appeal_prior_sd": args.appeal_prior_sd, "category_prior_sd": args.category_prior_sd}
-    for flag, value in settings.items():
+    priors = {"appeal_prior_sd": args.appeal_prior_sd, "category_prior_sd": args.category_prior_sd,
+              "market_prior_sd": args.market_prior_sd}
+    for flag, value in priors.items():
         if not value > 0:
             raise InputError(f"--{flag.replace('_', '-')}", f"must be a number > 0, got {value}")
-
-    catalog = Catalog.from_csv(data_dir / "catalog.csv")
-    segments = _known_segments(data_dir / "model.json")
-    history = History.from_csv(data_dir / "history.csv", catalog.skus, segments)
-    if segments is not None:
-        missing = [s for s in segments if s not in history.segments]
-        if missing:
-            raise InputError(
-                "history.csv", f"segment(s) {', '.join(map(repr, missing))} of model.json have no rows; "
-                "every segment needs its offers and take-up", column="segment",
-            )
-
-    from models.fit import SegmentLogitFit  # scipy loads here, not for every CLI call
-    from models.validation import holdout_check
-
-    estimator = SegmentLogitFit(**settings).fit(history, catalog)
-    model = estimator.to_model()
-    warnings = list(estimator.warnings())
-    if len(history.months) >= args.holdout_months + 4:
-        holdout = holdout_check(history, catalog, args.holdout_months, **settings)
-    else:
-        holdout = None
-        warnings.append(
-            f"no holdout check: it needs at least {args.holdout_months + 4} months of history "
-            f"({args.holdout_months} held out, 3 for the naive baseline, 1 to fit), got {len(history.months)}; "
-            "nothing shows yet that the model predicts better than last quarter's take rates."
-        )
-    last_sheet = data_dir / "last_sheet.csv"
-    if last_sheet.is_file():
-        last = read_last_prices(last_sheet, catalog)
-        list_price = dict(zip(catalog.skus, catalog.list_price))
-        totals = [sum(list_price[s] for s in key) for key in last]
-        warnings += [f"last_sheet.csv: {w}" for w in price_warnings(dict(model.fit), list(last.values()), totals)]
-
-    created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    model_dict = model.to_dict()
-    model_dict["fit"].update({
-        "catalog_sha256": hashlib.sha256((data_dir / "catalog.csv").read_bytes()).hexdigest(),
-        "created_at": created_at,
-        "holdout": None if holdout is None else {k: v for k, v in holdout.items() if k != "markets"},
-        "warnings": warnings,
-    })
-    report = {
-        "created_at": created_at,
-        "model": out.name,
-        "data_sha256": history.sha256,
-        "months": list(history.months),
-        "log_likelihood": estimator.log_likelihood_,
-        "rho_squared": estimator.rho_squared_,
-        "holdout": holdout,
-        "coefficients": estimator.coefficient_table(),
-        "warnings": warnings,
-    }
-    text = format_report(estimator, holdout, warnings)
-    write_outputs(out.parent, {
-        out.name: lambda p: p.write_text(dump_json(model_dict), encoding="utf-8"),
-        "validation.json": lambda p: p.write_text(dump_json(report), encoding="utf-8"),
-        "validation.txt": lambda p: p.write_text(text, encoding="utf-8"),
-    })
-    print(text, end="")
-    print(f"Wrote {out}, {out.parent / 'validation.json'}, {out.parent / 'validation.txt'}")
-    return 0
-
-
-def _known_segments(path: Path) -> list[str] | None:
-    """Segment names of the current model, to check the history against; None without a model."""
-    if not path.is_file():
-        return None
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        names = [s["name"] for s in raw["segments"]]
-    except (ValueError, KeyError, TypeError):  # a broken model must not block its own refit
-        return None
-    return [str(n) for n in names] or None
-
-
-def format_report(estimator: "SegmentLogitFit", holdout: dict[str, Any] | None, warnings: list[str]) -> str:
-    """The validation a pricing manager reads: fit quality, holdout check, main coefficients, warnings."""
-    months = estimator.months_
-    lines = [
-        f"Demand model fitted on {len(months)} months ({months[0]} to {months[-1]}), "
-        f"{len(estimator.regions_)} regions, {estimator.n_rows_} offered-bundle rows, in {estimator.fit_seconds_:.2f} s.",
-        f"Log-likelihood {estimator.log_likelihood_:,.1f}; McFadden rho-squared {estimator.rho_squared_:.3f} "
-        "(against one common utility per segment).",
-    ]
-    if holdout is not None:
-        lines += _holdout_lines(holdout)
-    lines += ["", "Coefficients (95% interval); price_coef is utility per CNY, appeals are in validation.json:"]
-    for est in estimator.segments_:
-        parts = []
-        for param, fmt in (("intercept", ".3f"), ("price_coef", ".6f"), ("span_bonus", ".3f")):
-            low, high = est.interval(param)
-            parts.append(f"{param} {est.value(param):{fmt}} ({low:{fmt}} to {high:{fmt}})")
-        lines.append(f"  {est.name} (share {est.share:.3f}): " + "; ".join(parts))
-    lines += ["", "Warnings:" if warnings else "Warnings: none."]
-    lines += [f"  - {w}" for w in warnings]
-    lines.append("")
-    return "\n".join(lines) + "\n"
-
-
-def _holdout_lines(holdout: dict[str, Any]) -> list[str]:
-    lines = [
-        "",
-        f"Holdout check: fitted on {holdout['months_fitted'][0]} to {holdout['months_fitted'][1]}, "
-        f"predicting {', '.join(holdout['months_held_out'])}.",
-        "  mean absolute error, percentage points of car buyers   model    naive (last quarter)",
-        f"  take rate of each bundle                               {holdout['take_rate_mae']['model']:6.3f}   "
-        f"{holdout['take_rate_mae']['naive']:6.3f}",
-        f"  attach rate of each market                             {holdout['attach_rate_mae']['model']:6.3f}   "
-        f"{holdout['attach_rate_mae']['naive']:6.3f}",
-    ]
-    verdicts = [
-        f"{what}: the model is {'better' if holdout[key]['model'] < holdout[key]['naive'] else 'NOT better'} "
-        "than the naive baseline"
-        for what, key in (("take rates", "take_rate_mae"), ("attach rates", "attach_rate_mae"))
-    ]
-    lines.append("  " + "; ".join(verdicts) + ".")
-    lines.append("  attach rate, % of car buyers:  month    region      actual   model   naive")
-    for m in holdout["markets"]:
-        lines.append(f"                                {m['month']}  {m['region']:10s} {m['actual_pct']:7.2f} "
-                     f"{m['model_pct']:7.2f} {m['naive_pct']:7.2f}")
-    return lines
+    return data_dir, out, FitSettings(**priors, holdout_months=args.holdout_months)
