@@ -17,7 +17,7 @@ from pathlib import Path
 from models.errors import InputError
 from pricing.files.atomic import dump_json, write_outputs
 
-__all__ = ["ApprovalState", "APPROVAL_FILE", "STATES", "approval_of", "write_approval", "sha256_of"]
+__all__ = ["ApprovalState", "APPROVAL_FILE", "STATES", "approval_of", "write_approval", "sha256_of", "readable_time"]
 
 APPROVAL_FILE = "approval.json"
 STATES = ("draft", "approved", "rejected")
@@ -47,7 +47,7 @@ class ApprovalState:
         """``Approved by Li Na on 2026-12-01 09:30 UTC: "ok"``, or ``Draft: not approved yet``."""
         if self.state == "draft":
             return "Draft: not approved yet"
-        when = _readable_time(self.at)
+        when = readable_time(self.at)
         said = f': "{self.comment}"' if self.comment else ""
         return f"{self.state.capitalize()} by {self.by or 'unknown'}{' on ' + when if when else ''}{said}"
 
@@ -107,7 +107,8 @@ def write_approval(run_dir: Path, state: str, by: str, comment: str = "", at: st
     return approval
 
 
-def _readable_time(at: str) -> str:
+def readable_time(at: str) -> str:
+    """An ISO 8601 time as ``2026-12-01 09:30 UTC`` (unchanged when it is not one)."""
     try:
         moment = dt.datetime.fromisoformat(at)
     except ValueError:

@@ -45,8 +45,8 @@ _STATUS_WORDS = {
 
 @dataclass(frozen=True)
 class ExceptionLine:
-    """One breach: ``value`` and ``threshold`` are numbers in ``unit`` (``fraction``, ``money``,
-    ``points``, ``count``) or text (``unit`` ``text``)."""
+    """One breach: ``value`` and ``threshold`` are numbers in ``unit`` (``fraction``, ``change``
+    (a signed fraction), ``money``, ``points``, ``number``) or text (``unit`` ``text``)."""
 
     market: str
     bundle: str
@@ -158,7 +158,7 @@ def _line_exceptions(market: MarketResult, lines: list[ChangeLine]) -> list[Exce
         label = line.bundle or line.composition
         if max_change is not None and line.change_pct is not None and abs(line.change_pct) > max_change + 1e-9:
             out.append(ExceptionLine(name, label, "Price change beyond the stability limit", line.change_pct,
-                                     max_change, "fraction"))
+                                     max_change, "change", "limit applies both ways (a cut or a rise)"))
         if floor is not None and line.margin_after is not None and line.margin_after < floor - 1e-9:
             out.append(ExceptionLine(name, label, "Margin below the floor", line.margin_after, floor, "fraction"))
         if line.unit_cost is not None and line.new_price < line.unit_cost:
@@ -172,7 +172,7 @@ def _warning_exceptions(market: MarketResult, lines: list[ChangeLine]) -> list[E
         warning = str(warning)
         sku = re.match(r"SKU (\S+) was (never|offered)", warning)
         if sku is None:
-            out.append(ExceptionLine(market.market, "", "Caution from the demand fit", warning, "", "text"))
+            out.append(ExceptionLine(market.market, "", "Caution from the demand fit", "see note", "", "text", warning))
             continue
         rule = "SKU never offered in the history" if sku.group(2) == "never" else "SKU rarely offered in the history"
         holders = [line.bundle for line in lines if line.new_price is not None and sku.group(1) in line.skus]

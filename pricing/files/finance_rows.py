@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -24,15 +25,22 @@ from pricing.files.sheet import PriceSheet
 from pricing.optimizer.optimize import OptimizationResult
 
 __all__ = ["PriceInForce", "MarketResult", "RunInfo", "ChangeLine", "change_lines", "run_identifier",
-           "money_round"]
+           "money_round", "round_half_up", "read_record", "CURRENCY_DECIMALS"]
 
 # Minor units of ISO 4217 currencies this product may price in (CNY is the shipped one).
 CURRENCY_DECIMALS = {"CNY": 2, "HKD": 2, "USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "KRW": 0, "SGD": 2}
 
 
+def round_half_up(value: float, digits: int) -> float:
+    """``value`` rounded half away from zero at ``digits`` decimals, as a spreadsheet and a
+    controller round (Python's ``round`` sends 0.5 to the even neighbour and trips on 2.675)."""
+    exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return float(exact) + 0.0  # + 0.0: no "-0.00"
+
+
 def money_round(value: float, currency: str) -> float:
-    """``value`` rounded to the currency's minor unit (CNY: fen, 2 decimals)."""
-    return round(float(value), CURRENCY_DECIMALS.get(currency, 2)) + 0.0  # + 0.0: no "-0.00"
+    """``value`` rounded to the currency's minor unit (CNY: fen, 2 decimals), half away from zero."""
+    return round_half_up(value, CURRENCY_DECIMALS.get(currency, 2))
 
 
 @dataclass(frozen=True)
@@ -192,9 +200,9 @@ def change_lines(market: MarketResult) -> list[ChangeLine]:
         kind = "New" if old is None else "Unchanged" if change == 0 else "Price up" if change > 0 else "Price down"
         lines.append(ChangeLine(
             bundle=str(row["bundle_id"]), composition=str(row["name"]), skus=skus, price_in_force=old,
-            new_price=new, change=change, change_pct=None if old is None else round(change / old, 4) + 0.0,
-            unit_cost=cost, margin_before=None if old is None else round((old - cost) / old, 4),
-            margin_after=round((new - cost) / new, 4), units=float(round(float(row["expected_units"]))),
+            new_price=new, change=change, change_pct=None if old is None else round_half_up(change / old, 4),
+            unit_cost=cost, margin_before=None if old is None else round_half_up((old - cost) / old, 4),
+            margin_after=round_half_up((new - cost) / new, 4), units=round_half_up(row["expected_units"], 0),
             margin_month=money_round(row["expected_margin"], cur), kind=kind,
         ))
     for p in sorted(market.in_force or (), key=lambda p: sorted(p.skus)):
@@ -205,7 +213,7 @@ def change_lines(market: MarketResult) -> list[ChangeLine]:
         lines.append(ChangeLine(
             bundle="", composition=p.name or " + ".join(p.skus), skus=tuple(p.skus), price_in_force=old,
             new_price=None, change=None, change_pct=None, unit_cost=cost,
-            margin_before=None if cost is None else round((old - cost) / old, 4), margin_after=None,
+            margin_before=None if cost is None else round_half_up((old - cost) / old, 4), margin_after=None,
             units=None, margin_month=None, kind="Withdrawn",
         ))
     return lines

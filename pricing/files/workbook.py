@@ -185,7 +185,7 @@ def _write_exceptions(sheet, styles: Styles, breaches: list[ExceptionLine]) -> N
         sheet.write_string(head + 1, 0, "No exceptions: every line is within the documented thresholds.",
                            styles["note"])
     for i, e in enumerate(breaches, start=head + 1):
-        style = {"fraction": "signed_pct", "money": "money", "points": "points"}.get(e.unit, "number")
+        style = {"change": "signed_pct", "fraction": "pct", "money": "money", "points": "points"}.get(e.unit, "number")
         sheet.write_string(i, 0, safe(e.market), styles["text"])
         sheet.write_string(i, 1, safe(e.bundle), styles["text"])
         sheet.write_string(i, 2, safe(e.rule), styles["wrap"])

@@ -3,11 +3,12 @@ of each market (every field of the spec), its elasticities, and the run's settin
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from pricing.domain.last_sheet import SHEET_COLUMNS
 from pricing.files.finance_checks import RULES
-from pricing.files.finance_rows import MarketResult, money_round
+from pricing.files.finance_rows import MarketResult, money_round, round_half_up
 from pricing.files.workbook_cover import COVER_FIGURES
 from pricing.files.workbook_style import Styles, row_height, safe
 
@@ -99,28 +100,47 @@ def write_detail(sheet: Any, styles: Styles, market: MarketResult) -> None:
         sheet.set_column(j, j, _DETAIL_WIDTHS.get(field, 11))
         sheet.write_string(3, j, DETAIL_LABELS[field][0], styles["header"])
     sheet.set_row(3, row_height([(label, _DETAIL_WIDTHS.get(f, 11)) for f, (label, _) in DETAIL_LABELS.items()]))
-    rows = market.sheet.to_dict("records")
+    rows = [_shown(row, market.currency) for row in market.sheet.to_dict("records")]
     for i, row in enumerate(rows, start=4):
         sheet.set_row(i, row_height([(str(row.get(f)), w) for f, w in _DETAIL_WIDTHS.items()]))
         for j, field in enumerate(SHEET_COLUMNS):
-            value = row.get(field)
-            if field.endswith("_pct") and isinstance(value, (int, float)):
-                value = round(float(value) / 100.0, 6)
-            styles.write(sheet, i, j, value if field not in ("bundle_id", "name", "skus") else str(value),
-                         DETAIL_LABELS[field][1])
+            styles.write(sheet, i, j, row[field], DETAIL_LABELS[field][1])
     total = 4 + len(rows)
     sheet.write_string(total, 0, "Total", styles["total_text"])
-    units = round(sum(float(r["expected_units"]) for r in rows), 1)
-    margin = money_round(sum(float(r["expected_margin"]) for r in rows), market.currency)
+    units = round_half_up(sum(r["expected_units"] for r in rows), 1)
+    margin = money_round(sum(r["expected_margin"] for r in rows), market.currency)
     for j, field in enumerate(SHEET_COLUMNS[1:], start=1):
         if field == "expected_units":
-            sheet.write_number(total, j, units, styles["total_units"])
+            sheet.write_number(total, j, units, styles["total_units1"])
         elif field == "expected_margin":
             sheet.write_number(total, j, margin, styles["total_money"])
         else:
             sheet.write_blank(total, j, None, styles["total_text"])
     sheet.freeze_panes(4, 2)
     sheet.repeat_rows(3)
+
+
+def _shown(row: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A sheet row as the Bundles sheet shows it: text as text, *_pct as fractions, money at the
+    currency's minor unit, units at one decimal, so its total is the sum of what is shown."""
+    out: dict[str, Any] = {}
+    for field in SHEET_COLUMNS:
+        value = row.get(field)
+        style = DETAIL_LABELS[field][1]
+        if field in ("bundle_id", "name", "skus"):
+            value = str(value)
+        elif value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+            value = None
+        elif style == "money":
+            value = money_round(value, currency)
+        elif field.endswith("_pct"):
+            value = round_half_up(float(value) / 100.0, 6)
+        elif style == "units1":
+            value = round_half_up(value, 1)
+        else:
+            value = float(value)
+        out[field] = value
+    return out
 
 
 def write_elasticities(sheet: Any, styles: Styles, market: MarketResult) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from pricing.files.approval import ApprovalState
+from pricing.files.approval import ApprovalState, readable_time
 from pricing.files.finance_checks import ExceptionLine, goals_of, proof_in_words, target_confidence
 from pricing.files.finance_rows import MarketResult, RunInfo, money_round
 from pricing.files.workbook_style import Styles, row_height, safe
@@ -47,7 +47,7 @@ def write_cover(sheet: Any, styles: Styles, markets: Sequence[MarketResult], run
         ("Currency", f"{markets[0].currency}; money rounded to the minor unit, line by line"),
         ("Run identifier", run.run_id),
         ("Run by", run.run_by or "not recorded"),
-        ("Run at", run.run_at or "not recorded"),
+        ("Run at", readable_time(run.run_at) or "not recorded"),
         ("Approval", approval.in_words()),
         ("Exceptions", f"{len(breaches)} line(s) break a threshold: see the Exceptions sheet" if breaches
          else "none: every line is within the documented thresholds"),
@@ -89,7 +89,7 @@ def _results(sheet: Any, styles: Styles, markets: Sequence[MarketResult], row: i
 def _goals(sheet: Any, styles: Styles, markets: Sequence[MarketResult], row: int) -> int:
     sheet.write_string(row, 0, "Goals", styles["section"])
     for j, label in enumerate(("Market", "Required", "Reached", "Met", "Probability met"), start=1):
-        sheet.write_string(row, j, label, styles["section"])
+        sheet.write_string(row, j, label, styles["section" if j == 1 else "section_right"])
     row += 1
     for market in markets:
         confidence = target_confidence(market.record)
@@ -100,9 +100,9 @@ def _goals(sheet: Any, styles: Styles, markets: Sequence[MarketResult], row: int
             styles.write(sheet, row, 2, goal.required, style)
             styles.write(sheet, row, 3, goal.reached, style)
             met = "unknown" if goal.met is None else "yes" if goal.met else "NO"
-            sheet.write_string(row, 4, met, styles["bold" if goal.met is False else "text"])
+            sheet.write_string(row, 4, met, styles["bold_right" if goal.met is False else "right"])
             if goal.probability is None:
-                sheet.write_string(row, 5, "not asked" if confidence is None else "not computed", styles["note"])
+                sheet.write_string(row, 5, "not asked" if confidence is None else "not computed", styles["note_right"])
             else:
                 styles.write(sheet, row, 5, goal.probability, "pct1")
             row += 1

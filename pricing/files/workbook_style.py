@@ -39,8 +39,9 @@ class Styles:
     def __init__(self, book: Any, currency: str):
         base = {"font_name": "Arial", "font_size": 10, "valign": "top"}
         self._formats = {
-            "text": book.add_format(base),
-            "wrap": book.add_format({**base, "text_wrap": True}),
+            # A one-step indent keeps left-aligned text off the right-aligned number beside it.
+            "text": book.add_format({**base, "indent": 1}),
+            "wrap": book.add_format({**base, "text_wrap": True, "indent": 1}),
             "bold": book.add_format({**base, "bold": True}),
             "title": book.add_format({**base, "bold": True, "font_size": 14}),
             "banner": book.add_format({**base, "bold": True, "font_size": 16, "font_color": "#9C0006"}),
@@ -48,15 +49,21 @@ class Styles:
             "note": book.add_format({**base, "italic": True, "font_color": "#555555"}),
             "section": book.add_format({**base, "bold": True, "font_size": 12, "bottom": 1}),
             "header": book.add_format({**base, "bold": True, "text_wrap": True, "bg_color": "#DDEBF7",
-                                       "bottom": 1, "valign": "bottom"}),
+                                       "bottom": 1, "valign": "bottom", "indent": 1}),
             "label": book.add_format({**base, "bold": True, "text_wrap": True}),
             "mono": book.add_format({**base, "font_name": "Courier New", "font_size": 9}),
             "total_text": book.add_format({**base, "bold": True, "top": 1}),
+            "right": book.add_format({**base, "align": "right"}),
+            "bold_right": book.add_format({**base, "bold": True, "align": "right"}),
+            "note_right": book.add_format({**base, "italic": True, "font_color": "#555555", "align": "right"}),
+            "section_right": book.add_format({**base, "bold": True, "font_size": 12, "bottom": 1, "align": "right"}),
         }
         for name, code in number_formats(currency).items():
             self._formats[name] = book.add_format({**base, "num_format": code})
         formats = number_formats(currency)
         self._formats["total_units"] = book.add_format({**base, "bold": True, "top": 1, "num_format": formats["units"]})
+        self._formats["total_units1"] = book.add_format({**base, "bold": True, "top": 1,
+                                                         "num_format": formats["units1"]})
         self._formats["total_money"] = book.add_format({**base, "bold": True, "top": 1, "num_format": formats["money"]})
 
     def __getitem__(self, name: str) -> Any:
