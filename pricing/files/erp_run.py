@@ -77,7 +77,7 @@ def recorded_hashes(run_dir: Path) -> dict[str, tuple[str, str]]:
             break
     else:
         return {}
-    where = str(manifest.relative_to(run_dir.parent)) if folder != run_dir else MANIFEST_FILE
+    where = MANIFEST_FILE if folder == run_dir else f"{folder.resolve().name}/{MANIFEST_FILE}"
     try:
         files = json.loads(manifest.read_text(encoding="utf-8")).get("files")
     except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
