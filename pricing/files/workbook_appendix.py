@@ -26,7 +26,7 @@ DETAIL_LABELS = {
     "elasticity": ("Own-price elasticity", "elasticity"), "last_price": ("Price in force", "money"),
     "change_pct": ("Change %", "signed_pct"),
 }
-_DETAIL_WIDTHS = {"name": 40, "skus": 30}
+_DETAIL_WIDTHS = {"bundle_id": 7, "name": 34, "skus": 24, "items": 6}
 
 _COVER_HOW = {
     "money": "from run.json, CNY a month, rounded to the minor unit",
@@ -97,9 +97,9 @@ def write_detail(sheet: Any, styles: Styles, market: MarketResult) -> None:
     sheet.write_string(1, 0, safe(f"Money in {market.currency}; the same figures as price_sheet.csv."),
                        styles["note"])
     for j, field in enumerate(SHEET_COLUMNS):
-        sheet.set_column(j, j, _DETAIL_WIDTHS.get(field, 11))
+        sheet.set_column(j, j, _DETAIL_WIDTHS.get(field, 13 if DETAIL_LABELS[field][1] == "money" else 10))
         sheet.write_string(3, j, DETAIL_LABELS[field][0], styles["header"])
-    sheet.set_row(3, row_height([(label, _DETAIL_WIDTHS.get(f, 11)) for f, (label, _) in DETAIL_LABELS.items()]))
+    sheet.set_row(3, row_height([(label, _DETAIL_WIDTHS.get(f, 10)) for f, (label, _) in DETAIL_LABELS.items()]))
     rows = [_shown(row, market.currency) for row in market.sheet.to_dict("records")]
     for i, row in enumerate(rows, start=4):
         sheet.set_row(i, row_height([(str(row.get(f)), w) for f, w in _DETAIL_WIDTHS.items()]))
@@ -147,17 +147,22 @@ def write_elasticities(sheet: Any, styles: Styles, market: MarketResult) -> None
     """Row b, column a: the elasticity of bundle b's take rate to bundle a's price."""
     sheet.set_column(0, 0, 34)
     sheet.write_string(0, 0, safe(f"Price elasticities: {market.market}"), styles["title"])
-    row = 2
-    for title, table in market.elasticities:
+    row, breaks = 2, []
+    size = len(market.elasticities[0][1]) + 3 if market.elasticities else 1
+    per_page = max(1, 30 // size)  # whole blocks on a page: about 30 rows print on A4 landscape
+    for k, (title, table) in enumerate(market.elasticities):
+        if k and k % per_page == 0:
+            breaks.append(row)
         sheet.write_string(row, 0, safe(title), styles["section"])
         sheet.write_string(row + 1, 0, "take rate of \\ price of", styles["header"])
         for j, col in enumerate(table.columns, start=1):
-            sheet.write_string(row + 1, j, safe(col), styles["header"])
+            sheet.write_string(row + 1, j, safe(col), styles["header_right"])
         for i, (idx, values) in enumerate(table.iterrows(), start=row + 2):
             sheet.write_string(i, 0, safe(idx), styles["bold"])
             for j, value in enumerate(values, start=1):
                 sheet.write_number(i, j, float(value), styles["elasticity"])
         row += len(table) + 3
+    sheet.set_h_pagebreaks(breaks)
     sheet.repeat_rows(0)
 
 

@@ -34,9 +34,9 @@ _MONEY_KEYS = {"margin", "total_margin", "baseline_margin"}
 def write_cover(sheet: Any, styles: Styles, markets: Sequence[MarketResult], run: RunInfo,
                 approval: ApprovalState, breaches: Sequence[ExceptionLine]) -> None:
     """Write the cover; columns: A labels, B onwards one per market."""
-    width = max(len(markets), 3)
+    width = max(len(markets), 5)  # the goals table uses five columns after the labels
     sheet.set_column(0, 0, 44)
-    sheet.set_column(1, width, 26)
+    sheet.set_column(1, width, 22)
     sheet.write_string(0, 0, "Bundle prices for finance review", styles["title"])
     banner = "APPROVED" if approval.is_approved else "REJECTED" if approval.state == "rejected" else "DRAFT"
     sheet.write_string(1, 0, banner, styles["banner_ok" if approval.is_approved else "banner"])
@@ -71,7 +71,7 @@ def _results(sheet: Any, styles: Styles, markets: Sequence[MarketResult], row: i
     sheet.write_string(row, 0, "Proof", styles["label"])
     for j, market in enumerate(markets, start=1):
         sheet.write_string(row, j, safe(proof_in_words(market.record)), styles["wrap"])
-    sheet.set_row(row, row_height([(proof_in_words(m.record), 26) for m in markets]))
+    sheet.set_row(row, row_height([(proof_in_words(m.record), 22) for m in markets]))
     row += 1
     for label, key, style in COVER_FIGURES:
         if all(market.record.get(key) is None for market in markets):

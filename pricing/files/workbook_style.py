@@ -50,6 +50,8 @@ class Styles:
             "section": book.add_format({**base, "bold": True, "font_size": 12, "bottom": 1}),
             "header": book.add_format({**base, "bold": True, "text_wrap": True, "bg_color": "#DDEBF7",
                                        "bottom": 1, "valign": "bottom", "indent": 1}),
+            "header_right": book.add_format({**base, "bold": True, "text_wrap": True, "bg_color": "#DDEBF7",
+                                             "bottom": 1, "valign": "bottom", "align": "right"}),
             "label": book.add_format({**base, "bold": True, "text_wrap": True}),
             "mono": book.add_format({**base, "font_name": "Courier New", "font_size": 9}),
             "total_text": book.add_format({**base, "bold": True, "top": 1}),
