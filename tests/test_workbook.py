@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from conftest import DATA
 from finance_data import HOSTILE, NEVER_OFFERED, north, south
 from models.errors import InputError
 from pricing.files.approval import ApprovalState, approval_of, write_approval
@@ -255,3 +256,43 @@ def test_approval_file_round_trip_and_bad_files(tmp_path: Path) -> None:
     (tmp_path / "approval.json").write_text(json.dumps({"state": "approved", "by": "x", "at": "2026-12-01"}))
     with pytest.raises(InputError, match=r"a decision must say 'sheet_sha256'"):
         approval_of(tmp_path)
+
+
+def test_same_inputs_same_bytes(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    for path in (first, second):
+        write_finance_workbook(path, [north(), south()], RUN)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_monthly_workbook_from_run_folders_shows_each_markets_approval(tmp_path: Path) -> None:
+    from finance_data import write_run_dir
+    from pricing.files.finance_rows import MarketResult, in_force_from_sheet
+
+    month = tmp_path / "runs" / "2026-12"
+    markets = []
+    for name, market in (("华北", north()), ("华南", south())):  # names Excel tables cannot hold
+        folder = write_run_dir(month / name, market)
+        if name == "华北":
+            write_approval(folder, "approved", "wang.fang", at="2026-12-01T09:30:00+08:00")
+        markets.append(MarketResult.from_run_dir(folder, in_force=in_force_from_sheet(DATA / "last_sheet.csv")))
+    path = tmp_path / "month.xlsx"
+    write_finance_workbook(path, markets, RUN)
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[:3] == ["Cover", "Changes 华北", "Changes 华南"]
+    row = next(r for r in rows_of(book["Cover"]) if r[0] == "Approval of this market")
+    assert row[1:3] == ("Approved by wang.fang on 2026-12-01 01:30 UTC", "Draft: not approved yet")
+    # The shipped last sheet's five bundles are in force; none is on these sheets: all withdrawn.
+    flags = [r["Flag"].value for r in table_rows(book["Changes 华南"])]
+    assert flags == ["New"] + ["Withdrawn"] * 5
+    assert {t.name for ws in book.worksheets for t in ws.tables.values()} == {"Changes_1", "Changes_2"}
+
+
+def test_prices_in_force_read_from_the_last_sheet() -> None:
+    from pricing.files.finance_rows import in_force_from_sheet
+
+    in_force = in_force_from_sheet(DATA / "last_sheet.csv")
+    assert len(in_force) == 5
+    first = in_force[0]
+    assert first.skus == ("CAR-DC-4K", "CAR-WLC-50", "HOME-EVC-7", "HUM-BAND-9")
+    assert (first.price, first.unit_cost_total) == (2949.0, 2543.0) and first.name.startswith("70mai Dash Cam")

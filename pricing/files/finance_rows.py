@@ -21,11 +21,12 @@ import pandas as pd
 
 from models.errors import InputError
 from pricing.domain.last_sheet import SHEET_COLUMNS
+from pricing.files.approval import ApprovalState, approval_of
 from pricing.files.sheet import PriceSheet
 from pricing.optimizer.optimize import OptimizationResult
 
 __all__ = ["PriceInForce", "MarketResult", "RunInfo", "ChangeLine", "change_lines", "run_identifier",
-           "money_round", "round_half_up", "read_record", "CURRENCY_DECIMALS"]
+           "money_round", "round_half_up", "read_record", "in_force_from_sheet", "CURRENCY_DECIMALS"]
 
 # Minor units of ISO 4217 currencies this product may price in (CNY is the shipped one).
 CURRENCY_DECIMALS = {"CNY": 2, "HKD": 2, "USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "KRW": 0, "SGD": 2}
@@ -61,7 +62,8 @@ class MarketResult:
     ``sheet`` holds the price sheet rows (the spec's :data:`SHEET_COLUMNS`); ``record`` is the
     run's ``run.json`` dict; ``in_force`` the last approved prices (``None``: take them from the
     sheet's ``last_price`` column, which then cannot show withdrawn bundles); ``elasticities``
-    pairs of (title, bundles x bundles table) when the solve's figures are at hand.
+    pairs of (title, bundles x bundles table) when the solve's figures are at hand; ``approval``
+    this market's own decision, when markets are decided one by one (the cover shows each).
     """
 
     market: str
@@ -70,6 +72,7 @@ class MarketResult:
     in_force: tuple[PriceInForce, ...] | None = None
     elasticities: tuple[tuple[str, pd.DataFrame], ...] = ()
     currency: str = "CNY"
+    approval: ApprovalState | None = None
 
     @classmethod
     def from_result(cls, market: str, result: OptimizationResult, record: Mapping[str, Any]) -> "MarketResult":
@@ -100,7 +103,27 @@ class MarketResult:
         if missing:
             raise InputError("price_sheet.csv", f"missing columns {', '.join(missing)}", row=1)
         name = market or str(record.get("market") or run_dir.name)
-        return cls(name, sheet, record, in_force, (), str(record.get("currency", "CNY")))
+        return cls(name, sheet, record, in_force, (), str(record.get("currency", "CNY")), approval_of(run_dir))
+
+
+def in_force_from_sheet(path: Path) -> tuple[PriceInForce, ...]:
+    """The prices in force from a last approved sheet (``last_sheet.csv``: ``skus`` and ``price``,
+    with ``name`` and ``unit_cost_total`` when it has them). ``Problem.load`` has validated the
+    file already when it came from ``--data``; this reader only says which file and row is bad."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in ("skus", "price"):
+        if column not in frame.columns:
+            raise InputError(Path(path).name, f"missing column {column}", row=1)
+    out = []
+    for n, row in enumerate(frame.to_dict("records"), start=2):
+        try:
+            price = float(row["price"])
+            cost = float(row["unit_cost_total"]) if row.get("unit_cost_total") else None
+        except ValueError:
+            raise InputError(Path(path).name, "price and unit_cost_total must be numbers", row=n) from None
+        skus = tuple(s.strip() for s in row["skus"].split("|") if s.strip())
+        out.append(PriceInForce(skus, price, str(row.get("name") or ""), cost))
+    return tuple(out)
 
 
 def read_record(path: Path) -> dict[str, Any]:
@@ -192,7 +215,10 @@ def change_lines(market: MarketResult) -> list[ChangeLine]:
         skus = tuple(s for s in str(row["skus"]).split("|") if s)
         key = frozenset(skus)
         seen.add(key)
-        old = in_force[key].price if key in in_force else _number(row.get("last_price"))
+        if market.in_force is None:
+            old = _number(row.get("last_price"))
+        else:  # the prices in force given are the whole truth: a set not among them is new
+            old = in_force[key].price if key in in_force else None
         old = None if old is None else money_round(old, cur)
         new = money_round(row["price"], cur)
         cost = money_round(row["unit_cost_total"], cur)

@@ -59,10 +59,10 @@ def write_finance_workbook(path: Path, markets: Sequence[MarketResult], run: Run
         styles = Styles(book, markets[0].currency)
         header = _page_header(run, markets, approval)
         write_cover(book.add_worksheet("Cover"), styles, markets, run, approval, breaches)
-        for market in markets:
+        for k, market in enumerate(markets, start=1):
             sheet = book.add_worksheet(names[market.market]["changes"])
             flagged = {e.bundle for e in breaches if e.market == market.market and e.bundle}
-            _write_changes(sheet, styles, market, lines[market.market], run, flagged)
+            _write_changes(sheet, styles, market, lines[market.market], run, flagged, f"Changes_{k}")
         _write_exceptions(book.add_worksheet("Exceptions"), styles, breaches)
         write_definitions(book.add_worksheet("Definitions"), styles)
         for market in markets:
@@ -121,7 +121,7 @@ def _page_header(run: RunInfo, markets: Sequence[MarketResult], approval: Approv
 
 
 def _write_changes(sheet, styles: Styles, market: MarketResult, lines: list[ChangeLine], run: RunInfo,
-                   flagged: set[str]) -> None:
+                   flagged: set[str], table_name: str) -> None:
     cur = market.currency
     sheet.write_string(0, 0, safe(f"Changes against the prices in force: {market.market}"
                                   f"{', ' + run.period if run.period else ''}"), styles["title"])
@@ -134,9 +134,8 @@ def _write_changes(sheet, styles: Styles, market: MarketResult, lines: list[Chan
     sheet.set_row(head, row_height([(label, width) for label, width, _ in CHANGE_COLUMNS]))
     last = head + len(lines)
     if lines:
-        table_name = "Changes_" + (re.sub(r"\W", "_", market.market, flags=re.ASCII) or "market")
         sheet.add_table(head, 0, last, len(CHANGE_COLUMNS) - 1, {
-            "name": table_name[:250], "style": "Table Style Light 9", "autofilter": True,
+            "name": table_name, "style": "Table Style Light 9", "autofilter": True,
             "columns": [{"header": label, "header_format": styles["header"]} for label, _, _ in CHANGE_COLUMNS],
         })
     else:

@@ -72,6 +72,10 @@ DEFINITIONS = (
     ("Probability met", "goals.<name>.probability, prob_target_met", "share of draws of the demand "
                                                                     "coefficients in which the goal holds"),
     ("Asked confidence", "settings.goals.target_confidence", "the probability the targets were asked to hold with"),
+    ("Approval", "approval.json: state, by, at, comment", "the decision on the sheet: draft until someone approves "
+                                                          "or rejects exactly this price_sheet.csv (its SHA-256)"),
+    ("Approval of this market", "approval.json in the market's run folder", "each market's own decision, when "
+                                                                            "markets are decided one by one"),
     *((rule, "rule", threshold) for rule, threshold in RULES.items()),
 )
 

@@ -73,6 +73,13 @@ def _results(sheet: Any, styles: Styles, markets: Sequence[MarketResult], row: i
         sheet.write_string(row, j, safe(proof_in_words(market.record)), styles["wrap"])
     sheet.set_row(row, row_height([(proof_in_words(m.record), 22) for m in markets]))
     row += 1
+    if any(m.approval is not None for m in markets):
+        sheet.write_string(row, 0, "Approval of this market", styles["label"])
+        for j, market in enumerate(markets, start=1):
+            words = market.approval.in_words() if market.approval is not None else "not recorded"
+            sheet.write_string(row, j, safe(words), styles["wrap"])
+        sheet.set_row(row, row_height([(m.approval.in_words() if m.approval else "", 22) for m in markets]))
+        row += 1
     for label, key, style in COVER_FIGURES:
         if all(market.record.get(key) is None for market in markets):
             continue
