@@ -4,6 +4,7 @@ figures agree with an independent recomputation."""
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import shutil
@@ -96,6 +97,12 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def spec_header(book) -> list[str]:
+    """The Bundles sheet's header as the spec's field names, through the Definitions sheet."""
+    field_of = {r[0]: r[1] for r in book["Definitions"].iter_rows(min_row=5, values_only=True)}
+    return [field_of[c.value] for c in book["Bundles"][4]]
+
+
 def test_xlsx_cells_are_strings_or_numbers_never_formulas(run: Path, hostile_data: Path) -> None:
     catalog = Catalog.from_csv(hostile_data / "catalog.csv")
     book = openpyxl.load_workbook(run / "price_sheet.xlsx")
@@ -103,13 +110,15 @@ def test_xlsx_cells_are_strings_or_numbers_never_formulas(run: Path, hostile_dat
         for row in ws.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", f"{ws.title}!{cell.coordinate} is a formula: {cell.value!r}"
-    ws = book["Price sheet"]
-    header = [c.value for c in ws[1]]
-    assert header == SPEC_COLUMNS
-    rows = list(ws.iter_rows(min_row=2))
-    assert rows
+    assert book.sheetnames[:4] == ["Cover", "Changes", "Exceptions", "Definitions"]
+    ws = book["Bundles"]
+    header = spec_header(book)
+    assert header == SPEC_COLUMNS  # every field of the spec, under a label the Definitions sheet maps
+    csv_rows = list(csv.DictReader((run / "price_sheet.csv").open(encoding="utf-8")))
+    rows = list(ws.iter_rows(min_row=5))[:len(csv_rows)]
+    assert rows and list(ws.iter_rows(min_row=5 + len(csv_rows), values_only=True))[0][0] == "Total"
     hostile_seen = False
-    for row in rows:
+    for row, csv_row in zip(rows, csv_rows):
         cells = dict(zip(header, row))
         for col in ("bundle_id", "name", "skus"):
             assert cells[col].data_type == "s"
@@ -120,11 +129,18 @@ def test_xlsx_cells_are_strings_or_numbers_never_formulas(run: Path, hostile_dat
             if cells[col].value is not None:
                 assert cells[col].data_type == "n", col
                 assert isinstance(cells[col].value, (int, float))
+                # *_pct are stored as fractions (shown as %), everything else as in the CSV
+                scale = 100.0 if col.endswith("_pct") else 1.0
+                assert cells[col].value * scale == pytest.approx(float(csv_row[col]), abs=1e-9), col
+            else:
+                assert csv_row[col] == "", col
         for col in MONEY_COLUMNS + ["last_price"] * (cells["last_price"].value is not None):
             fmt = cells[col].number_format
-            assert fmt != "General" and "0.00" in fmt, (col, fmt)
+            assert fmt == '#,##0.00 "CNY"', (col, fmt)
+        for col in ("discount_pct", "margin_pct"):
+            assert cells[col].number_format.endswith("%")
     assert hostile_seen
-    assert {"Summary", "Settings"} <= set(book.sheetnames)
+    assert {"Settings", "Elasticities"} <= set(book.sheetnames)
 
 
 def test_sheet_figures_match_an_independent_recomputation(run: Path, hostile_data: Path) -> None:
@@ -209,11 +225,12 @@ def test_sheet_columns_are_the_spec_list() -> None:
 
 
 def test_failed_xlsx_writer_leaves_nothing(hostile_data: Path, tmp_path: Path, monkeypatch, capsys) -> None:
-    def broken(self, path, summary, settings):
+    def broken(path, *args, **kwargs):
         Path(path).write_bytes(b"half a workbook")
         raise OSError("disk full")
 
-    monkeypatch.setattr(PriceSheet, "write_xlsx", broken)
+    # The module, not the function of the same name that pricing.files exports.
+    monkeypatch.setattr(importlib.import_module("pricing.files.run_record"), "write_finance_workbook", broken)
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("someone else's file")
@@ -270,8 +287,18 @@ def test_tab_and_line_break_led_names_are_neutralised(tmp_path: Path) -> None:
     assert [r[1][:1] for r in rows[1:]] == ["'", "'", "'"]
     path = tmp_path / "sheet.xlsx"
     sheet.write_xlsx(path, {"margin": 1.0}, {"offer": {"max_bundles": 3}})
-    ws = openpyxl.load_workbook(path)["Price sheet"]
-    for row in ws.iter_rows(min_row=2):
+    book = openpyxl.load_workbook(path)
+    ws = book["Bundles"]
+    assert spec_header(book) == SPEC_COLUMNS
+    for row in ws.iter_rows(min_row=5, max_row=7):
         assert row[1].data_type == "s"
         assert str(row[1].value).startswith("'")
-    assert ws.cell(row=4, column=SPEC_COLUMNS.index("change_pct") + 1).value == pytest.approx(-4.26, abs=0.005)
+    # change_pct -4.26 % is stored as the fraction -0.0426
+    assert ws.cell(row=7, column=SPEC_COLUMNS.index("change_pct") + 1).value == pytest.approx(-0.0426, abs=5e-5)
+    changes = book["Changes"]
+    for row in changes.iter_rows(min_row=5, max_row=7):
+        assert row[1].data_type == "s" and str(row[1].value).startswith("'")
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert not (isinstance(cell.value, str) and cell.value.startswith(("=", "\t", "\r", "\uff1d")))

@@ -19,7 +19,7 @@ from pricing.domain.catalog import Catalog
 from pricing.domain.last_sheet import read_last_prices
 from pricing.domain.problem import Problem
 from pricing.domain.settings import Settings
-from pricing.files.run_record import summary
+from pricing.files.run_record import run_record, summary, write_workbook
 from pricing.files.sheet import PriceSheet
 from pricing.optimizer.optimize import InfeasibleTarget, OptimizationResult, optimize
 
@@ -181,11 +181,11 @@ def run_whatif(base: Problem, whatif: WhatIf, catalog_csv: bytes | None = None,
 
 
 def sheet_files(result: OptimizationResult) -> tuple[str, bytes]:
-    """The price sheet as the CLI writes it: CSV text and ``.xlsx`` bytes (summary and settings included)."""
+    """The price sheet as the CLI writes it: CSV text and the finance workbook's ``.xlsx`` bytes (draft)."""
     sheet = PriceSheet(result.offer, result.figures, result.problem.catalog)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "price_sheet.xlsx"
-        sheet.write_xlsx(path, summary(result), result.problem.settings.to_dict())
+        write_workbook(path, result, run_record(result, headline=summary(result)))
         xlsx = path.read_bytes()
     return sheet.to_csv_text(), xlsx
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,15 @@ def run_optimize(args: argparse.Namespace) -> int:
               f"(a longer --time-limit may help)", file=sys.stderr)
         return EXIT_UNEXPECTED
     headline = summary(result)
-    written = write_run(result, args.out, headline=headline)
+    written = write_run(result, args.out, headline=headline, run_by=_user())
     print(format_summary(result, headline))
     print("\nWrote " + ", ".join(str(p) for p in written))
     return EXIT_OK
+
+
+def _user() -> str:
+    """The operating-system account running the command (the workbook's "Run by")."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment (some containers)
+        return ""

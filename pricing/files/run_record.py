@@ -14,12 +14,18 @@ from models.history import price_warnings
 from models.uncertainty import offer_bands
 from pricing.optimizer.optimize import OptimizationResult
 from pricing.domain.problem import input_hashes
+from pricing.files.approval import ApprovalState
 from pricing.files.atomic import dump_json, write_outputs
+from pricing.files.finance_rows import MarketResult, RunInfo
 from pricing.files.sheet import PriceSheet
+from pricing.files.workbook import write_finance_workbook
 
-__all__ = ["summary", "offer_warnings", "run_record", "write_run", "format_summary", "OUTPUT_FILES"]
+__all__ = ["summary", "offer_warnings", "run_record", "write_run", "write_workbook", "format_summary", "OUTPUT_FILES",
+           "DEFAULT_MARKET"]
 
 OUTPUT_FILES = ("price_sheet.csv", "price_sheet.xlsx", "run.json")
+# What the workbook calls the market of a one-off optimize run, whose run.json names none.
+DEFAULT_MARKET = "All SU7 buyers"
 
 
 def offer_warnings(result: OptimizationResult) -> list[str]:
@@ -101,9 +107,17 @@ def run_record(result: OptimizationResult, extra_inputs: dict[str, Path] | None 
     return record
 
 
+def write_workbook(path: Path, result: OptimizationResult, record: dict[str, Any], run_by: str | None = None) -> None:
+    """The finance workbook of one solve (one market, draft) at ``path``: ``price_sheet.xlsx``."""
+    market = MarketResult.from_result(str(record.get("market") or DEFAULT_MARKET), result, record)
+    write_finance_workbook(Path(path), [market], RunInfo.from_record(record, run_by=run_by), ApprovalState())
+
+
 def write_run(result: OptimizationResult, out_dir: Path, extra_inputs: dict[str, Path] | None = None,
-              extra_record: dict[str, Any] | None = None, headline: dict[str, Any] | None = None) -> list[Path]:
-    """Write ``price_sheet.csv``, ``price_sheet.xlsx`` and ``run.json`` together, all or nothing.
+              extra_record: dict[str, Any] | None = None, headline: dict[str, Any] | None = None,
+              run_by: str | None = None) -> list[Path]:
+    """Write ``price_sheet.csv``, ``price_sheet.xlsx`` (the finance workbook, draft) and
+    ``run.json`` together, all or nothing. ``run_by`` names who ran it on the workbook's cover.
 
     Raises ``ValueError`` if the result has no offer to write (check ``result.status.is_ok``).
     """
@@ -115,7 +129,7 @@ def write_run(result: OptimizationResult, out_dir: Path, extra_inputs: dict[str,
     record.update(extra_record or {})
     return write_outputs(Path(out_dir), {
         "price_sheet.csv": sheet.write_csv,
-        "price_sheet.xlsx": lambda p: sheet.write_xlsx(p, headline, result.problem.settings.to_dict()),
+        "price_sheet.xlsx": lambda p: write_workbook(p, result, record, run_by),
         "run.json": lambda p: p.write_text(dump_json(record), encoding="utf-8"),
     })
 

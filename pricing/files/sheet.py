@@ -7,13 +7,10 @@ files all or none.
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
 import pandas as pd
-import xlsxwriter
 
 from pricing.domain.catalog import Catalog
 from pricing.domain.last_sheet import SHEET_COLUMNS
@@ -23,8 +20,6 @@ from pricing.domain.offer import Offer, OfferFigures
 __all__ = ["SHEET_COLUMNS", "PriceSheet"]
 
 _TEXT_COLUMNS = ("bundle_id", "name", "skus")
-_MONEY_COLUMNS = ("list_total", "price", "unit_cost_total", "unit_margin", "incremental_margin",
-                  "expected_margin", "last_price")
 
 
 class PriceSheet:
@@ -87,49 +82,23 @@ class PriceSheet:
     def write_csv(self, path: Path) -> None:
         path.write_text(self.to_csv_text(), encoding="utf-8")
 
-    def write_xlsx(self, path: Path, summary: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
-        """Bundle sheet (money formatted), summary, elasticities and the run's settings.
+    def write_xlsx(self, path: Path, summary: Mapping[str, Any], settings: Mapping[str, Any],
+                   market: str = "All SU7 buyers") -> None:
+        """This sheet as the finance workbook (one market, draft), from its headline figures
+        (``run_record.summary``) and settings; prices in force from the sheet's ``last_price``.
 
-        Strings are written as strings (never formulas or links), and text that a spreadsheet
-        would read as a formula keeps a leading apostrophe, as in the CSV.
+        ``run_record.write_workbook`` is the fuller form (input hashes, withdrawn bundles).
         """
-        options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-        with xlsxwriter.Workbook(str(path), options) as book:
-            money = book.add_format({"num_format": "#,##0.00 [$CNY]"})
-            pct = book.add_format({"num_format": "0.00"})
-            share = book.add_format({"num_format": "0.00%"})
-            bold = book.add_format({"bold": True})
-            sheet = book.add_worksheet("Price sheet")
-            for j, col in enumerate(SHEET_COLUMNS):
-                sheet.write_string(0, j, col, bold)
-            for i, row in enumerate(self.frame.itertuples(index=False), start=1):
-                for j, (col, value) in enumerate(zip(SHEET_COLUMNS, row)):
-                    if col in _TEXT_COLUMNS:
-                        sheet.write_string(i, j, str(neutralize_formula(value)))
-                    elif value is None or (isinstance(value, float) and math.isnan(value)):
-                        sheet.write_blank(i, j, None)
-                    else:
-                        fmt = money if col in _MONEY_COLUMNS else share if col == "take_rate" else \
-                            pct if col.endswith("_pct") else None
-                        sheet.write_number(i, j, float(value), fmt)
-            sheet.set_column(0, 0, 9)
-            sheet.set_column(1, 1, 60)
-            sheet.set_column(2, 2, 48)
-            sheet.set_column(3, len(SHEET_COLUMNS) - 1, 16)
-            sheet.freeze_panes(1, 2)
+        # Imported here: the workbook's rows are built from PriceSheet, so it imports this module.
+        from pricing.files.approval import ApprovalState
+        from pricing.files.finance_rows import MarketResult, RunInfo
+        from pricing.files.workbook import write_finance_workbook
 
-            summary_sheet = book.add_worksheet("Summary")
-            _write_pairs(summary_sheet, summary, bold, money)
-            elastic = book.add_worksheet("Elasticities")
-            elastic.set_column(0, 0, 34)
-            row = 0
-            for segment in (None, *self.figures.segment_names):
-                title = "All buyers (weighted by takers)" if segment is None else f"Segment {segment}"
-                elastic.write_string(row, 0, str(neutralize_formula(title)), bold)
-                row = _write_matrix(elastic, row + 1, self.elasticity_table(segment), bold) + 1
-            settings_sheet = book.add_worksheet("Settings")
-            flat = {f"{section}.{key}": value for section, body in settings.items() for key, value in body.items()}
-            _write_pairs(settings_sheet, flat, bold, None)
+        tables = [("All buyers (weighted by takers)", self.elasticity_table())]
+        tables += [(f"Segment {name}", self.elasticity_table(name)) for name in self.figures.segment_names]
+        record = {**summary, "settings": dict(settings)}
+        market_result = MarketResult(market, self.frame, record, None, tuple(tables))
+        write_finance_workbook(Path(path), [market_result], RunInfo.from_record(record), ApprovalState())
 
 
 def _one_kind_of_line_break(value: object) -> object:
@@ -138,30 +107,3 @@ def _one_kind_of_line_break(value: object) -> object:
     if isinstance(value, str):
         return value.replace("\r\n", "\n").replace("\r", "\n")
     return value
-
-
-def _write_matrix(sheet, row: int, table: pd.DataFrame, bold) -> int:
-    """Write ``table`` with its labels from ``row``; return the first row after it."""
-    sheet.write_string(row, 0, "take rate of \\ price of", bold)
-    for j, col in enumerate(table.columns, start=1):
-        sheet.write_string(row, j, str(neutralize_formula(col)), bold)
-    for i, (idx, values) in enumerate(table.iterrows(), start=row + 1):
-        sheet.write_string(i, 0, str(neutralize_formula(idx)), bold)
-        for j, value in enumerate(values, start=1):
-            sheet.write_number(i, j, float(value))
-    return row + 1 + len(table)
-
-
-def _write_pairs(sheet, pairs: Mapping[str, Any], bold, money) -> None:
-    sheet.set_column(0, 0, 34)
-    sheet.set_column(1, 1, 28)
-    for i, (key, value) in enumerate(pairs.items()):
-        sheet.write_string(i, 0, str(neutralize_formula(key)), bold)
-        if isinstance(value, bool) or value is None:
-            sheet.write_string(i, 1, "" if value is None else str(value).lower())
-        elif isinstance(value, (int, float, np.floating, np.integer)):
-            is_money = money is not None and ("margin" in key or "revenue" in key) and "rate" not in key
-            sheet.write_number(i, 1, float(value), money if is_money else None)
-        else:
-            text = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-            sheet.write_string(i, 1, str(neutralize_formula(text)))
