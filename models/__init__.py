@@ -2,7 +2,7 @@
 
 The bottom layer: owns the ``DemandModel`` and its file format (``demand``), the choice
 probabilities every other part uses (``mnl``), the offer history and its reader (``history``,
-``tables``), the fit (``fit``) and its holdout check (``validation``), and coefficient draws
+``tables``), the documented input ranges (``limits``), the fit (``fit``) and its holdout check (``validation``), and coefficient draws
 (``uncertainty``). It imports nothing from ``pricing``, nor Streamlit.
 
 ``models.fit`` and ``models.validation`` are not imported here: they load scipy, which the
@@ -10,8 +10,8 @@ optimizer and the app do not need; import them as ``from models.fit import Segme
 """
 
 from models.demand import DemandModel, Segment
-from models.errors import InputError
+from models.errors import InputError, clip, quote
 from models.history import History, price_warnings
 from models.uncertainty import offer_bands
 
-__all__ = ["DemandModel", "Segment", "InputError", "History", "price_warnings", "offer_bands"]
+__all__ = ["DemandModel", "Segment", "InputError", "quote", "clip", "History", "price_warnings", "offer_bands"]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from models import mnl
+from pricing.optimizer.budget import solve_deadline
 from pricing.optimizer.candidates import Candidates, build_candidates
 from pricing.optimizer.incumbent import lagrangian_search, local_search
 from pricing.optimizer.milp import OfferMilp
@@ -123,7 +124,7 @@ def _solve(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins:
        nothing beats the incumbent and it is proven optimal.
     3. The full MILP starts from the incumbent within what is left of the time limit.
     """
-    deadline = time.perf_counter() + settings.time_limit
+    deadline = solve_deadline(settings)
     target = settings.attach_rate if objective == "margin" else 0.0
     weight = margin if objective == "margin" else np.ones(len(margin))
     k = settings.max_bundles
