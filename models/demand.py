@@ -258,8 +258,10 @@ def _finite(value: Any, where: str, source: str, low: float = -MAX_UTILITY, high
     """A JSON number (not a bool) in ``[low, high]``, else an :class:`InputError` naming ``where``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InputError(source, f"{where}: must be a finite number, got {quote(value)}")
-    if not low <= value <= high:
-        raise InputError(source, f"{where}: must be >= {low:g} and <= {high:g}, got {quote(value)}")
+    if value < low:
+        raise InputError(source, f"{where}: must be >= {low:g}, got {quote(value)}")
+    if value > high:
+        raise InputError(source, f"{where}: must be <= {high:g}, got {quote(value)}")
     return float(value)
 
 

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from models.errors import InputError, quote
+from models.errors import InputError, clip, quote
 from models.limits import MAX_BUYERS, MAX_MONEY, MAX_TEXT
 from models.tables import read_table
 
@@ -132,13 +132,10 @@ class History:
             _name(segment, source, r, "segment")
             if known_segments is not None and segment not in known_segments:
                 raise InputError(
-                    source, f"unknown segment {quote(segment)}; expected one of {quote(', '.join(known_segments))}",
+                    source, f"unknown segment {quote(segment)}; expected one of {clip(', '.join(known_segments))}",
                     row=r, column="segment",
                 )
             n_buyers = _count(buyers, source, r, "buyers")
-            if n_buyers > MAX_BUYERS:
-                raise InputError(source, f"must be at most {MAX_BUYERS:,} car buyers, got {quote(buyers)}",
-                                 row=r, column="buyers")
             if n_buyers == 0:
                 raise InputError(source, "must be a count of car buyers > 0, got 0", row=r, column="buyers")
             bundle = tuple(s.strip() for s in sku_text.split("|"))
@@ -153,9 +150,10 @@ class History:
                 p = float(price)
             except ValueError:
                 raise InputError(source, f"must be a price in CNY, got {quote(price)}", row=r, column="price") from None
-            if not (math.isfinite(p) and 0 < p <= MAX_MONEY):
-                raise InputError(source, f"must be a price > 0 and <= {MAX_MONEY:,.0f} CNY, got {quote(price)}",
-                                 row=r, column="price")
+            if not (math.isfinite(p) and p > 0):
+                raise InputError(source, f"must be a price > 0 CNY, got {quote(price)}", row=r, column="price")
+            if p > MAX_MONEY:
+                raise InputError(source, f"must be at most {MAX_MONEY:,.0f} CNY, got {quote(price)}", row=r, column="price")
             n_taken = _count(taken, source, r, "taken")
             if n_taken > n_buyers:
                 raise InputError(
@@ -180,9 +178,10 @@ def _count(text: str, source: str, row: int, column: str) -> int:
         value = float(text)
     except ValueError:
         raise InputError(source, f"must be a whole number >= 0, got {quote(text)}", row=row, column=column) from None
-    if not math.isfinite(value) or value < 0 or value != int(value) or value > MAX_BUYERS:
-        raise InputError(source, f"must be a whole number >= 0 and <= {MAX_BUYERS:,}, got {quote(text)}",
-                         row=row, column=column)
+    if not math.isfinite(value) or value < 0 or value != int(value):
+        raise InputError(source, f"must be a whole number >= 0, got {quote(text)}", row=row, column=column)
+    if value > MAX_BUYERS:
+        raise InputError(source, f"must be at most {MAX_BUYERS:,}, got {quote(text)}", row=row, column=column)
     return int(value)
 
 

@@ -4,7 +4,9 @@ Reads ``catalog.csv``, ``history.csv`` (and, when present, ``model.json`` for th
 and ``last_sheet.csv`` for prices to compare with the history) from ``--data``; writes the fitted
 model to ``--out`` (default ``DATA/model.json``) and, beside it, ``validation.json`` and
 ``validation.txt`` (holdout check against a naive baseline, coefficients with 95% intervals,
-warnings). All files land or none does; bad input is one line and exit 2.
+warnings). The three files are published as one set (``pricing.files.atomic.publish_files``):
+killed at any moment, the folder shows the old model and report or the new ones, never a mix.
+Bad input is one line and exit 2, before the fit starts.
 """
 
 from __future__ import annotations
@@ -12,16 +14,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.errors import InputError
+from models.errors import InputError, clip
+from models.tables import read_text
 from models.history import History, price_warnings
 from pricing.domain.catalog import Catalog
 from pricing.domain.last_sheet import read_last_prices
 from pricing.domain.problem import DEFAULT_DATA
-from pricing.files.atomic import dump_json, write_outputs
+from pricing.files.atomic import clear_leftovers, dump_json, publish_files
 
 if TYPE_CHECKING:
     from models.fit import SegmentLogitFit
@@ -47,19 +51,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_fit(args: argparse.Namespace) -> int:
     """Handler of ``python -m pricing fit``; returns the exit code (0: model written)."""
-    data_dir = Path(args.data) if args.data is not None else DEFAULT_DATA
-    if not data_dir.is_dir():
-        raise InputError(str(data_dir), "data folder not found")
-    out = Path(args.out) if args.out is not None else data_dir / "model.json"
-    if out.is_dir():
-        raise InputError("--out", f"must be a file name for the model, got the folder {out}")
-    if args.holdout_months < 1:
-        raise InputError("--holdout-months", f"must be a whole number >= 1, got {args.holdout_months}")
-    settings = {"appeal_prior_sd": args.appeal_prior_sd, "category_prior_sd": args.category_prior_sd}
-    for flag, value in settings.items():
-        if not value > 0:
-            raise InputError(f"--{flag.replace('_', '-')}", f"must be a number > 0, got {value}")
-
+    data_dir, out, settings = _checked_args(args)
     catalog = Catalog.from_csv(data_dir / "catalog.csv")
     segments = _known_segments(data_dir / "model.json")
     history = History.from_csv(data_dir / "history.csv", catalog.skus, segments)
@@ -67,9 +59,12 @@ def run_fit(args: argparse.Namespace) -> int:
         missing = [s for s in segments if s not in history.segments]
         if missing:
             raise InputError(
-                "history.csv", f"segment(s) {', '.join(map(repr, missing))} of model.json have no rows; "
+                "history.csv", f"segment(s) {clip(', '.join(map(repr, missing)))} of model.json have no rows; "
                 "every segment needs its offers and take-up", column="segment",
             )
+    last_sheet = data_dir / "last_sheet.csv"
+    last = read_last_prices(last_sheet, catalog) if last_sheet.exists() or last_sheet.is_symlink() else None
+    clear_leftovers(out.parent)
 
     from models.fit import SegmentLogitFit  # scipy loads here, not for every CLI call
     from models.validation import holdout_check
@@ -86,13 +81,39 @@ def run_fit(args: argparse.Namespace) -> int:
             f"({args.holdout_months} held out, 3 for the naive baseline, 1 to fit), got {len(history.months)}; "
             "nothing shows yet that the model predicts better than last quarter's take rates."
         )
-    last_sheet = data_dir / "last_sheet.csv"
-    if last_sheet.is_file():
-        last = read_last_prices(last_sheet, catalog)
+    if last is not None:
         list_price = dict(zip(catalog.skus, catalog.list_price))
         totals = [sum(list_price[s] for s in key) for key in last]
         warnings += [f"last_sheet.csv: {w}" for w in price_warnings(dict(model.fit), list(last.values()), totals)]
+    text = format_report(estimator, holdout, warnings)
+    _publish(out, data_dir, history, estimator, model, holdout, warnings, text)
+    print(text, end="")
+    print(f"Wrote {out}, {out.parent / 'validation.json'}, {out.parent / 'validation.txt'}")
+    return 0
 
+
+def _checked_args(args: argparse.Namespace) -> tuple[Path, Path, dict[str, float]]:
+    """Data folder, model file to write and prior settings, each checked before any work."""
+    data_dir = Path(args.data) if args.data is not None else DEFAULT_DATA
+    if not data_dir.is_dir():
+        raise InputError(clip(str(data_dir)), "data folder not found")
+    out = Path(args.out) if args.out is not None else data_dir / "model.json"
+    if out.is_dir() and not out.is_symlink():
+        raise InputError("--out", f"must be a file name for the model, got the folder {clip(str(out))}")
+    if out.name in ("validation.json", "validation.txt", "manifest.json") or out.name.startswith("."):
+        raise InputError("--out", f"must be a model file name other than {out.name}")
+    if not 1 <= args.holdout_months <= 120:
+        raise InputError("--holdout-months", f"must be a whole number from 1 to 120, got {args.holdout_months}")
+    settings = {"appeal_prior_sd": args.appeal_prior_sd, "category_prior_sd": args.category_prior_sd}
+    for flag, value in settings.items():
+        if not (math.isfinite(value) and 0 < value <= 100):
+            raise InputError(f"--{flag.replace('_', '-')}", f"must be a number > 0 and <= 100, got {value}")
+    return data_dir, out, settings
+
+
+def _publish(out: Path, data_dir: Path, history: History, estimator: "SegmentLogitFit", model: Any,
+             holdout: dict[str, Any] | None, warnings: list[str], text: str) -> None:
+    """Publish the model and its validation files as one set (``publish_files``): all or nothing."""
     created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     model_dict = model.to_dict()
     model_dict["fit"].update({
@@ -112,25 +133,23 @@ def run_fit(args: argparse.Namespace) -> int:
         "coefficients": estimator.coefficient_table(),
         "warnings": warnings,
     }
-    text = format_report(estimator, holdout, warnings)
-    write_outputs(out.parent, {
+    publish_files(out.parent, {
         out.name: lambda p: p.write_text(dump_json(model_dict), encoding="utf-8"),
         "validation.json": lambda p: p.write_text(dump_json(report), encoding="utf-8"),
         "validation.txt": lambda p: p.write_text(text, encoding="utf-8"),
-    })
-    print(text, end="")
-    print(f"Wrote {out}, {out.parent / 'validation.json'}, {out.parent / 'validation.txt'}")
-    return 0
+    }, meta={"kind": "demand_model"})
 
 
 def _known_segments(path: Path) -> list[str] | None:
     """Segment names of the current model, to check the history against; None without a model."""
-    if not path.is_file():
+    if not (path.exists() or path.is_symlink()):
         return None
+    if path.is_dir():
+        read_text(path, "the current demand model in JSON (or no file)")  # raises: a folder is an error
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(read_text(path))
         names = [s["name"] for s in raw["segments"]]
-    except (ValueError, KeyError, TypeError):  # a broken model must not block its own refit
+    except (InputError, ValueError, KeyError, TypeError):  # a broken model must not block its own refit
         return None
     return [str(n) for n in names] or None
 
