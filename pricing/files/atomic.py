@@ -228,15 +228,17 @@ def _folder_lock(sets: Path) -> Iterator[None]:
         os.close(handle)
 
 
-def _held(stage: Path) -> bool:
-    """True when a live writer holds ``stage`` (its ``flock``); a dead writer's lock is gone."""
+def _held(path: Path) -> bool:
+    """True when a live writer holds ``path`` (its ``flock``); a dead writer's lock is gone."""
     try:
-        handle = os.open(stage / _LOCK, os.O_RDWR)
+        handle = os.open(path / _LOCK, os.O_RDWR)
     except OSError:
-        # No lock file: a published set, or a staging folder whose writer died or has only just
-        # made it (between mkdir and creating the lock): leave a young one alone.
+        # No lock file: a published set (not held), or a staging folder whose writer died or has
+        # only just made it (between mkdir and creating the lock): leave a young one alone.
+        if not path.name.startswith(_STAGE_PREFIX):
+            return False
         with contextlib.suppress(OSError):
-            return time.time() - stage.stat().st_mtime < _YOUNG_SECONDS
+            return time.time() - path.stat().st_mtime < _YOUNG_SECONDS
         return False
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
