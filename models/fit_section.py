@@ -64,9 +64,9 @@ def _range(value: Any, where: str, source: str, low: float, high: float, *, low_
 def _segment_entry(entry: Any, where: str, source: str) -> None:
     if not isinstance(entry, dict):
         raise InputError(source, f"field {where}: must be an object, got {quote(entry)}")
-    params = entry.get("params")
-    if params is None:
+    if not any(key in entry for key in ("params", "estimate", "std_error", "covariance")):
         return
+    params = entry.get("params")
     if not _texts(params):
         raise InputError(source, f"field {where}.params: must be a list of parameter names, got {quote(params)}")
     size = len(params)
