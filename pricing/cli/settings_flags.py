@@ -37,7 +37,7 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--rounding", choices=("none", "charm"))
     g.add_argument("--min-margin", type=float, help="(price - cost) / price, at least")
     g.add_argument("--max-change", type=float, help="largest move against the last approved price")
-    g.add_argument("--time-limit", type=float, help="seconds for the solve, after candidates and pruning")
+    g.add_argument("--time-limit", type=float, help="seconds for the whole command (reading, candidates, pruning, solves)")
     g.add_argument("--rel-gap", type=float, help="proven relative gap")
 
 
