@@ -97,7 +97,7 @@ def read_table(path: Path, columns: Sequence[str], *, optional: Sequence[str] = 
     for k, cells in enumerate(rows[1:]):
         if len(cells) != len(header):
             what = "an empty line" if not any(c.strip() for c in cells) else f"{len(cells)} cells"
-            raise InputError(name, f"has {what}, expected {len(header)} separated by ',' ({', '.join(header)}); "
+            raise InputError(name, f"has {what}, expected {len(header)} separated by ',' like the header; "
                                    "a file cut short or a stray comma?", row=k + 2)
     frame = pd.DataFrame([[c.strip() for c in cells] for cells in rows[1:]], columns=header, dtype=str)
     return frame

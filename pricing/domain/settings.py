@@ -40,7 +40,7 @@ _OPTIONAL_KEYS = frozenset({"pinned", "banned"})
 # candidate count, the solver and the arithmetic sane.
 MAX_BUNDLES = 50
 MAX_ITEMS = 10
-MAX_DISCOUNTS = 50
+MAX_DISCOUNTS = 1_000
 MAX_TIME_LIMIT = 86_400.0
 _LISTS = {"required_zones": "zones", "pinned": "SKUs", "banned": "SKUs", "discounts": "discounts"}
 
@@ -127,7 +127,7 @@ class Settings:
                 self._fail("discounts", f"each discount must be a fraction in [0, 1), got {quote(d)}")
         if not isinstance(self.rounding, str) or self.rounding not in ROUNDINGS:
             self._fail("rounding", f"must be one of {', '.join(ROUNDINGS)}, got {quote(self.rounding)}")
-        number("min_margin", -1.0, 1.0, high_open=True)
+        number("min_margin", -100.0, 1.0, high_open=True)
         number("max_change", 0.0, 10.0)
         number("attach_rate", 0.0, 1.0, high_open=True)
         number("buyers", 0.0, MAX_BUYERS, low_open=True)
