@@ -240,7 +240,9 @@ def main() -> int:
             what, problems = run_case(case, args.seed, Path(tmp))
             for problem in problems:
                 failures += 1
-                print(f"FAIL case {case} [{what}] {problem}")
+                print(f"FAIL case {case} [{what}] {problem}", flush=True)
+            if not problems:
+                print(f"ok   case {case} [{what}]", flush=True)
     print(f"{args.cases} cases, {failures} failures, {time.perf_counter() - begin:.0f} s")
     return 1 if failures else 0
 

@@ -125,7 +125,7 @@ class DemandModel:
                 if sku not in seg.appeal:
                     raise InputError(
                         "model.json",
-                        f"segment {seg.name!r} has no appeal for active SKU {sku!r}; "
+                        f"segment {quote(seg.name)} has no appeal for active SKU {quote(sku)}; "
                         "every active SKU needs an appeal in every segment",
                     )
                 out[i, j] = seg.appeal[sku]

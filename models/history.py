@@ -222,7 +222,7 @@ def _check_months(frame: pd.DataFrame, source: str) -> None:
         for month in span:
             if month not in present:
                 raise InputError(
-                    source, f"region {region!r} has no offers in month {month}; every month from {span[0]} "
+                    source, f"region {quote(region)} has no offers in month {month}; every month from {span[0]} "
                     f"to {span[-1]} needs the bundles offered and their take-up", column="month",
                 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from models.errors import quote
 from pricing.domain.settings import Settings
 
 __all__ = ["add_settings_flags", "settings_from_args"]
@@ -13,7 +14,7 @@ def _csv_floats(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(x) for x in text.split(",") if x.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {quote(text)}") from None
 
 
 def _csv_words(text: str) -> tuple[str, ...]:
