@@ -149,7 +149,7 @@ def _solve(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins:
 
     clock = time.perf_counter()
     milp = build()
-    if incumbent is not None and len(margin):
+    if incumbent is not None and len(margin) and time.perf_counter() < deadline:  # no budget left: no tightening
         for _ in range(rounds):
             bounds = milp.tightened_bounds(value(incumbent))
             if bounds is None:  # the relaxation cannot beat the incumbent: it is optimal
