@@ -230,3 +230,19 @@ def test_fit_command_contract(change) -> None:
     shutil.rmtree(out, ignore_errors=True)
     code, err = run_cli(["fit", "--data", str(folder), "--out", str(out / "model.json")])
     assert_contract(code, err, out, ("model.json", "validation.json", "validation.txt"))
+
+
+@pytest.mark.parametrize("name", ["catalog.csv", "model.json", "last_sheet.csv", "volumes.csv", "run.toml"])
+def test_an_unreadable_file_is_named(monkeypatch, name: str) -> None:
+    """Permission denied (tests run as root, so the refusal is simulated at the one place files are read)."""
+    folder = mutated()
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(InputError, match=rf"^{name.replace('.', '[.]')}: cannot be read \(permission denied\)"):
+        load_for_optimize(folder)
