@@ -2,7 +2,8 @@
 
 The bottom layer: owns the ``DemandModel`` and its file format (``demand``), the choice
 probabilities every other part uses (``mnl``), the offer history and its reader (``history``,
-``tables``), the fit (``fit``, ``likelihood``; what a history cannot identify in
+``tables``), the documented input ranges (``limits``) and the `fit` section's checks
+(``fit_section``), the fit (``fit``, ``likelihood``; what a history cannot identify in
 ``identification``; its words and ``model.json`` section in ``fit_report``) and its holdout check
 (``validation``), coefficient draws (``uncertainty``), and random histories from known truths
 (``synthetic``). It imports nothing from ``pricing``, nor Streamlit.
@@ -12,8 +13,8 @@ optimizer and the app do not need; import them as ``from models.fit import Segme
 """
 
 from models.demand import DemandModel, Segment
-from models.errors import InputError
+from models.errors import InputError, clip, quote
 from models.history import History, price_warnings
 from models.uncertainty import offer_bands
 
-__all__ = ["DemandModel", "Segment", "InputError", "History", "price_warnings", "offer_bands"]
+__all__ = ["DemandModel", "Segment", "InputError", "quote", "clip", "History", "price_warnings", "offer_bands"]

@@ -20,7 +20,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from models.errors import InputError
+from models.errors import InputError, clip, quote
+from models.fit_section import check_fit_section
+from models.tables import read_text
 
 __all__ = ["Segment", "DemandModel", "UTILITY_CLIP"]
 
@@ -29,6 +31,12 @@ __all__ = ["Segment", "DemandModel", "UTILITY_CLIP"]
 UTILITY_CLIP = 500.0
 
 _SHARE_TOLERANCE = 1e-6
+
+# Documented ranges of the coefficients (README, "Input limits"): a utility term beyond +-100
+# means a take rate of exactly 0 or 1 (e^100 ~ 1e43), and a price coefficient of 1 per CNY
+# already makes a 50 CNY change decisive; anything beyond is a broken file.
+MAX_UTILITY = 100.0
+MAX_PRICE_COEF = 1.0
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,7 @@ class DemandModel:
                 if sku not in seg.appeal:
                     raise InputError(
                         "model.json",
-                        f"segment {seg.name!r} has no appeal for active SKU {sku!r}; "
+                        f"segment {quote(seg.name)} has no appeal for active SKU {quote(sku)}; "
                         "every active SKU needs an appeal in every segment",
                     )
                 out[i, j] = seg.appeal[sku]
@@ -222,41 +230,89 @@ class DemandModel:
         if not isinstance(raw, dict):
             raise InputError(source, f"must be a JSON object, got {type(raw).__name__}")
         if raw.get("kind", "mnl_mixture") != "mnl_mixture":
-            raise InputError(source, f"field kind: must be 'mnl_mixture', got {raw.get('kind')!r}")
+            raise InputError(source, f"field kind: must be 'mnl_mixture', got {quote(raw.get('kind'))}")
         raw_segments = raw.get("segments")
         if not isinstance(raw_segments, list) or not raw_segments:
-            raise InputError(source, "field segments: must be a non-empty list of segments")
-        segments = []
-        seen: set[str] = set()
+            raise InputError(source, f"field segments: must be a non-empty list of segments, got {quote(raw_segments)}")
+        segments: list[Segment] = []
         for k, seg in enumerate(raw_segments):
-            segment = _segment_from_dict(seg, f"segments[{k}]", source)
-            if segment.name in seen:
-                raise InputError(source, f"segments[{k}].name: segment {segment.name!r} appears twice")
-            seen.add(segment.name)
-            segments.append(segment)
+            segments.append(_segment_from_dict(seg, f"segments[{k}]", source))
+            if segments[-1].name in {s.name for s in segments[:-1]}:
+                raise InputError(source, f"segments[{k}].name: segment {quote(segments[-1].name)} appears twice")
         currency = raw.get("currency", "CNY")
+        if not isinstance(currency, str) or not 0 < len(currency) <= 8:
+            raise InputError(source, f"field currency: must be a currency code such as 'CNY', got {quote(currency)}")
         fit = raw.get("fit", {})
-        if not isinstance(fit, dict):
-            raise InputError(source, "field fit: must be an object when present")
-        model = cls(tuple(segments), str(currency), fit)
+        check_fit_section(fit, source)
+        model = cls(tuple(segments), currency, fit)
         _check_shares(model, source)
         return model
 
     @classmethod
     def from_json(cls, path: str | Path) -> "DemandModel":
+        """Read and validate ``model.json`` (UTF-8, a byte-order mark accepted).
+
+        Raises
+        ------
+        InputError
+            For a missing, unreadable or malformed file, or a field that breaks a rule.
+        """
         path = Path(path)
+        text = read_text(path, "the demand model in JSON")
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(path.name, f"file not found at {path}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            line = getattr(exc, "lineno", None)
-            raise InputError(path.name, f"not valid JSON ({exc.args[0] if exc.args else exc})", row=line) from None
+            raw = json.loads(text, parse_constant=_no_constant)
+        except json.JSONDecodeError as exc:
+            raise InputError(path.name, f"not valid JSON ({clip(exc.msg)}, column {exc.colno})", row=exc.lineno) from None
+        except (ValueError, RecursionError) as exc:
+            raise InputError(path.name, f"not valid JSON ({clip(str(exc))})") from None
         return cls.from_dict(raw, path.name)
 
     def check_covers(self, skus: Sequence[str]) -> None:
         """Raise :class:`InputError` unless every SKU in ``skus`` has an appeal in every segment."""
         self.appeal_matrix(skus)
+
+
+def _no_constant(name: str) -> float:
+    # JSON has no NaN or Infinity; Python's reader would accept them silently.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(value: Any, where: str, source: str, low: float = -MAX_UTILITY, high: float = MAX_UTILITY) -> float:
+    """A JSON number (not a bool) in ``[low, high]``, else an :class:`InputError` naming ``where``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(source, f"{where}: must be a finite number, got {quote(value)}")
+    if value < low:
+        raise InputError(source, f"{where}: must be >= {low:g}, got {quote(value)}")
+    if value > high:
+        raise InputError(source, f"{where}: must be <= {high:g}, got {quote(value)}")
+    return float(value)
+
+
+def _segment_from_dict(seg: Any, where: str, source: str) -> Segment:
+    """One segment of ``model.json``, every field checked (utilities within +-MAX_UTILITY)."""
+    if not isinstance(seg, dict):
+        raise InputError(source, f"{where}: must be an object, got {type(seg).__name__}")
+    name = seg.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise InputError(source, f"{where}.name: must be a non-empty string of at most 200 characters, got {quote(name)}")
+    field_of = f"segment {quote(name)}, field"
+    price_coef = seg.get("price_coef")
+    if isinstance(price_coef, (int, float)) and not isinstance(price_coef, bool) and price_coef < 0:
+        raise InputError(
+            source, f"{field_of} price_coef: must be >= 0 (demand cannot rise with price), got {quote(price_coef)}",
+        )
+    appeal = seg.get("appeal")
+    if not isinstance(appeal, dict):
+        raise InputError(source, f"{field_of} appeal: must be an object of SKU -> number, got {quote(appeal)}")
+    return Segment(
+        name=name,
+        share=_finite(seg.get("share"), f"{field_of} share", source, 0.0, 1.0),
+        intercept=_finite(seg.get("intercept"), f"{field_of} intercept", source),
+        price_coef=_finite(price_coef, f"{field_of} price_coef", source, 0.0, MAX_PRICE_COEF),
+        appeal={str(sku): _finite(a, f"segment {quote(name)}, appeal of {quote(sku)}", source) for sku, a in appeal.items()},
+        size_coef=_finite(seg.get("size_coef", 0.0), f"{field_of} size_coef", source),
+        span_bonus=_finite(seg.get("span_bonus", 0.0), f"{field_of} span_bonus", source),
+    )
 
 
 def _check_shares(model: DemandModel, source: str) -> None:

@@ -21,7 +21,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from models.errors import InputError
+from models.errors import InputError, clip, quote
+from models.limits import MAX_BUYERS, MAX_MONEY, MAX_TEXT
 from models.tables import read_table
 
 __all__ = ["History", "HISTORY_COLUMNS", "price_warnings"]
@@ -126,14 +127,12 @@ class History:
             r = k + 2
             month, region, segment, buyers, sku_text, price, taken = (str(v).strip() for v in row)
             if not _MONTH.match(month) or not 1 <= int(month[5:]) <= 12:
-                raise InputError(source, f"must be a month written YYYY-MM, got {month!r}", row=r, column="month")
-            if not region:
-                raise InputError(source, "must not be empty", row=r, column="region")
-            if not segment:
-                raise InputError(source, "must not be empty", row=r, column="segment")
+                raise InputError(source, f"must be a month written YYYY-MM, got {quote(month)}", row=r, column="month")
+            _name(region, source, r, "region")
+            _name(segment, source, r, "segment")
             if known_segments is not None and segment not in known_segments:
                 raise InputError(
-                    source, f"unknown segment {segment!r}; expected one of {', '.join(known_segments)}",
+                    source, f"unknown segment {quote(segment)}; expected one of {clip(', '.join(known_segments))}",
                     row=r, column="segment",
                 )
             n_buyers = _count(buyers, source, r, "buyers")
@@ -141,18 +140,20 @@ class History:
                 raise InputError(source, "must be a count of car buyers > 0, got 0", row=r, column="buyers")
             bundle = tuple(s.strip() for s in sku_text.split("|"))
             if not sku_text or any(not s for s in bundle):
-                raise InputError(source, f"must list SKUs joined by |, got {sku_text!r}", row=r, column="skus")
+                raise InputError(source, f"must list SKUs joined by |, got {quote(sku_text)}", row=r, column="skus")
             for sku in bundle:
                 if sku not in known_skus:
-                    raise InputError(source, f"unknown SKU {sku!r}; every SKU must be in catalog.csv", row=r, column="skus")
+                    raise InputError(source, f"unknown SKU {quote(sku)}; every SKU must be in catalog.csv", row=r, column="skus")
             if len(set(bundle)) != len(bundle):
-                raise InputError(source, f"a SKU appears twice in one bundle: {sku_text!r}", row=r, column="skus")
+                raise InputError(source, f"a SKU appears twice in one bundle: {quote(sku_text)}", row=r, column="skus")
             try:
                 p = float(price)
             except ValueError:
-                raise InputError(source, f"must be a price in CNY, got {price!r}", row=r, column="price") from None
+                raise InputError(source, f"must be a price in CNY, got {quote(price)}", row=r, column="price") from None
             if not (math.isfinite(p) and p > 0):
-                raise InputError(source, f"must be a price > 0 CNY, got {price!r}", row=r, column="price")
+                raise InputError(source, f"must be a price > 0 CNY, got {quote(price)}", row=r, column="price")
+            if p > MAX_MONEY:
+                raise InputError(source, f"must be at most {MAX_MONEY:,.0f} CNY, got {quote(price)}", row=r, column="price")
             n_taken = _count(taken, source, r, "taken")
             if n_taken > n_buyers:
                 raise InputError(
@@ -165,13 +166,22 @@ class History:
         return cls(out, source, sha256)
 
 
+def _name(text: str, source: str, row: int, column: str) -> None:
+    if not text:
+        raise InputError(source, "must not be empty", row=row, column=column)
+    if len(text) > MAX_TEXT:
+        raise InputError(source, f"must be at most {MAX_TEXT} characters, got {quote(text)}", row=row, column=column)
+
+
 def _count(text: str, source: str, row: int, column: str) -> int:
     try:
         value = float(text)
     except ValueError:
-        raise InputError(source, f"must be a whole number >= 0, got {text!r}", row=row, column=column) from None
+        raise InputError(source, f"must be a whole number >= 0, got {quote(text)}", row=row, column=column) from None
     if not math.isfinite(value) or value < 0 or value != int(value):
-        raise InputError(source, f"must be a whole number >= 0, got {text!r}", row=row, column=column)
+        raise InputError(source, f"must be a whole number >= 0, got {quote(text)}", row=row, column=column)
+    if value > MAX_BUYERS:
+        raise InputError(source, f"must be at most {MAX_BUYERS:,}, got {quote(text)}", row=row, column=column)
     return int(value)
 
 
@@ -212,7 +222,7 @@ def _check_months(frame: pd.DataFrame, source: str) -> None:
         for month in span:
             if month not in present:
                 raise InputError(
-                    source, f"region {region!r} has no offers in month {month}; every month from {span[0]} "
+                    source, f"region {quote(region)} has no offers in month {month}; every month from {span[0]} "
                     f"to {span[-1]} needs the bundles offered and their take-up", column="month",
                 )
 

@@ -18,12 +18,20 @@ CONFIG = """
 max_bundles = 3
 min_items = 2
 max_items = 3
+required_zones = ["car", "home"]
+one_per_category = true
 [price]
 discounts = [0.05, 0.10, 0.20]
+rounding = "charm"
+min_margin = 0.08
+max_change = 0.10
 [target]
 attach_rate = 0.01
+[market]
+buyers = 28000
 [solver]
 time_limit = 30
+rel_gap = 1e-4
 """
 
 

@@ -99,7 +99,9 @@ def test_fit_command_writes_a_model_and_its_validation(data_copy, capsys):
     catalog = Catalog.from_csv(data_copy / "catalog.csv")
     model.check_covers(catalog.skus)  # every SKU, the inactive one too
     assert {"data_sha256", "months", "log_likelihood", "rho_squared", "segments", "warnings"} <= set(model.fit)
-    assert sorted(p.name for p in out.parent.iterdir()) == ["model.json", "validation.json", "validation.txt"]
+    # Published as one set (pricing.files.atomic): the names are links into .sets/current.
+    assert sorted(p.name for p in out.parent.iterdir()) == [".sets", "manifest.json", "model.json", "validation.json",
+                                                            "validation.txt"]
     printed = capsys.readouterr().out
     assert "Holdout check" in printed and "never offered" in printed
 

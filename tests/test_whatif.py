@@ -168,8 +168,10 @@ def test_downloads_are_the_cli_sheet(tmp_path):
     problem = tiny(tmp_path, max_bundles=2)
     csv_text, xlsx = sheet_files(optimize(problem))
     config = tmp_path / "run.toml"
-    config.write_text('[offer]\nmax_bundles = 2\nmin_items = 2\nmax_items = 2\n[price]\ndiscounts = [0.05, 0.10]\n'
-                      'min_margin = 0.08\nmax_change = 0.10\n[target]\nattach_rate = 0.0\n[market]\nbuyers = 1000\n')
+    config.write_text('[offer]\nmax_bundles = 2\nmin_items = 2\nmax_items = 2\nrequired_zones = ["car", "home"]\n'
+                      'one_per_category = true\n[price]\ndiscounts = [0.05, 0.10]\nrounding = "charm"\n'
+                      'min_margin = 0.08\nmax_change = 0.10\n[target]\nattach_rate = 0.0\n[market]\nbuyers = 1000\n'
+                      '[solver]\ntime_limit = 60\nrel_gap = 1e-4\n')
     assert cli_main(["optimize", "--data", str(tmp_path), "--config", str(config), "--out", str(tmp_path / "out")]) == 0
     assert csv_text == (tmp_path / "out" / "price_sheet.csv").read_text()
     import openpyxl

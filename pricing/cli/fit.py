@@ -4,16 +4,19 @@ Reads ``catalog.csv``, ``history.csv`` (and, when present, ``model.json`` for th
 and ``last_sheet.csv`` for prices to compare with the history) from ``--data``; writes the fitted
 model to ``--out`` (default ``DATA/model.json``) and, beside it, ``validation.json`` and
 ``validation.txt`` (holdout check against a naive baseline, coefficients with 95% intervals,
-warnings). All files land or none does; bad input is one line and exit 2.
+warnings). The three files are published as one set (``pricing.files.atomic.publish_files``):
+killed at any moment, the folder shows the old model and report or the new ones, never a mix.
+Bad input is one line and exit 2, before the fit starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
-from models.errors import InputError
+from models.errors import InputError, clip
 from pricing.domain.problem import DEFAULT_DATA
 from pricing.runs.refit import FitSettings, format_report, refit
 
@@ -51,15 +54,17 @@ def _checked_args(args: argparse.Namespace) -> tuple[Path, Path, FitSettings]:
     """The data folder, the model file to write and the fit settings, checked."""
     data_dir = Path(args.data) if args.data is not None else DEFAULT_DATA
     if not data_dir.is_dir():
-        raise InputError(str(data_dir), "data folder not found")
+        raise InputError(clip(str(data_dir)), "data folder not found")
     out = Path(args.out) if args.out is not None else data_dir / "model.json"
-    if out.is_dir():
-        raise InputError("--out", f"must be a file name for the model, got the folder {out}")
-    if args.holdout_months < 1:
-        raise InputError("--holdout-months", f"must be a whole number >= 1, got {args.holdout_months}")
+    if out.is_dir() and not out.is_symlink():
+        raise InputError("--out", f"must be a file name for the model, got the folder {clip(str(out))}")
+    if out.name in ("validation.json", "validation.txt", "manifest.json") or out.name.startswith("."):
+        raise InputError("--out", f"must be a model file name other than {out.name}")
+    if not 1 <= args.holdout_months <= 120:
+        raise InputError("--holdout-months", f"must be a whole number from 1 to 120, got {args.holdout_months}")
     priors = {"appeal_prior_sd": args.appeal_prior_sd, "category_prior_sd": args.category_prior_sd,
               "market_prior_sd": args.market_prior_sd}
     for flag, value in priors.items():
-        if not value > 0:
-            raise InputError(f"--{flag.replace('_', '-')}", f"must be a number > 0, got {value}")
+        if not (math.isfinite(value) and 0 < value <= 100):
+            raise InputError(f"--{flag.replace('_', '-')}", f"must be a number > 0 and <= 100, got {value}")
     return data_dir, out, FitSettings(**priors, holdout_months=args.holdout_months)

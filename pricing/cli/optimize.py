@@ -1,18 +1,31 @@
-"""``python -m pricing optimize``: choose the bundles and prices; write the price sheet and ``run.json``."""
+"""``python -m pricing optimize``: choose the bundles and prices; write the price sheet and ``run.json``.
+
+Every input is read and checked before any work (``Problem.load``: catalog, model, last sheet,
+volumes, and the candidate space against its documented limits). ``time_limit`` holds for the
+whole command: its clock starts here, and every solve gets what is left of it
+(:mod:`pricing.optimizer.budget`), so the command ends within the limit plus the seconds the
+files take to write, and says honestly whether the answer was proven.
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+from models.errors import InputError, clip
 from pricing.cli.exit_codes import EXIT_OK, EXIT_TARGET_UNREACHABLE, EXIT_UNEXPECTED
 from pricing.cli.settings_flags import add_settings_flags, settings_from_args
 from pricing.domain.problem import Problem
+from pricing.files.atomic import clear_leftovers
 from pricing.files.run_record import format_summary, summary, write_run
+from pricing.optimizer.budget import command_deadline
 from pricing.optimizer.optimize import InfeasibleTarget, optimize
+from pricing.optimizer.status import SolveStatus
 
 __all__ = ["add_parser", "run_optimize"]
 
@@ -30,17 +43,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_optimize(args: argparse.Namespace) -> int:
     """Handler of ``python -m pricing optimize``; returns the exit code."""
+    started = time.time()
     settings = settings_from_args(args)
-    problem = Problem.load(args.data, settings)
+    problem = Problem.load(args.data, command_deadline(settings, started))
+    _check_out(args.out)
     try:
         result = optimize(problem)
     except InfeasibleTarget as exc:
         print(f"target unreachable: {exc}", file=sys.stderr)
         return EXIT_TARGET_UNREACHABLE
     if not result.status.is_ok:
-        print(f"no offer: the solver stopped with status {result.status.value} and no feasible offer "
-              f"after {result.diagnostics.get('solve_seconds', 0):.1f} s; nothing written "
-              f"(a longer --time-limit may help)", file=sys.stderr)
+        seconds = time.time() - started
+        hint = (f"no feasible offer was found within the {settings.time_limit:g} s time limit "
+                "(a longer --time-limit may help)") if result.status is SolveStatus.NO_SOLUTION else \
+            "the solver failed on this problem"
+        print(f"no offer: status {result.status.value} after {seconds:.1f} s; {hint}; nothing written", file=sys.stderr)
         return EXIT_UNEXPECTED
     headline = summary(result)
     written = write_run(result, args.out, headline=headline, run_by=_user())
@@ -55,3 +72,11 @@ def _user() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name in this environment (some containers)
         return ""
+def _check_out(out: Path) -> None:
+    """The output folder must be a folder we may write (or be creatable); clear what killed runs left there."""
+    if out.exists() and not out.is_dir():
+        raise InputError("--out", f"must be a folder for the price sheet and run.json, got the file {clip(str(out))}")
+    existing = next((p for p in (out, *out.absolute().parents) if p.exists()), None)
+    if existing is None or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError("--out", f"cannot write into {clip(str(existing or out))} (permission denied)")
+    clear_leftovers(out)

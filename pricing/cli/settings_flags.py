@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from models.errors import quote
 from pricing.domain.settings import Settings
 
 __all__ = ["add_settings_flags", "settings_from_args"]
@@ -13,7 +14,7 @@ def _csv_floats(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(x) for x in text.split(",") if x.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {quote(text)}") from None
 
 
 def _csv_words(text: str) -> tuple[str, ...]:
@@ -37,7 +38,7 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--rounding", choices=("none", "charm"))
     g.add_argument("--min-margin", type=float, help="(price - cost) / price, at least")
     g.add_argument("--max-change", type=float, help="largest move against the last approved price")
-    g.add_argument("--time-limit", type=float, help="seconds for the solve, after candidates and pruning")
+    g.add_argument("--time-limit", type=float, help="seconds for the whole command (reading, candidates, pruning, solves)")
     g.add_argument("--rel-gap", type=float, help="proven relative gap")
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.errors import InputError
+from models.errors import InputError, quote
+from models.limits import MAX_MONEY, MAX_SKUS, MAX_TEXT
 from models.tables import read_table
 
 __all__ = ["Catalog", "ZONES", "CATALOG_COLUMNS"]
@@ -97,6 +98,8 @@ class Catalog:
         """Validate a frame of strings with the catalog columns (row ``k`` of the frame is file row ``k + 2``)."""
         if frame.empty:
             raise InputError(source, "the catalog has no SKU rows; at least one is needed")
+        if len(frame) > MAX_SKUS:
+            raise InputError(source, f"has {len(frame):,} SKU rows, above the {MAX_SKUS:,} a catalog may have")
         skus, names, categories, zones = [], [], [], []
         list_price, unit_cost, rates, active = [], [], [], []
         seen: dict[str, int] = {}
@@ -105,25 +108,17 @@ class Catalog:
             cell = dict(zip(frame.columns, row))
             sku = _text(cell["sku"], source, r, "sku")
             if sku in seen:
-                raise InputError(source, f"duplicate SKU {sku!r}, first seen in row {seen[sku]}", row=r, column="sku")
+                raise InputError(source, f"duplicate SKU {quote(sku)}, first seen in row {seen[sku]}", row=r, column="sku")
             seen[sku] = r
             zone = _text(cell["zone"], source, r, "zone").lower()
             if zone not in ZONES:
-                raise InputError(source, f"must be one of {', '.join(ZONES)}, got {cell['zone']!r}", row=r, column="zone")
-            lp = _number(cell["list_price"], source, r, "list_price")
-            if lp <= 0:
-                raise InputError(source, f"must be > 0, got {cell['list_price']!r}", row=r, column="list_price")
-            uc = _number(cell["unit_cost"], source, r, "unit_cost")
-            if uc < 0:
-                raise InputError(source, f"must be >= 0, got {cell['unit_cost']!r}", row=r, column="unit_cost")
-            rate = _number(cell["standalone_rate"], source, r, "standalone_rate")
-            if not 0 <= rate <= 1:
-                raise InputError(
-                    source, f"must be a share between 0 and 1, got {cell['standalone_rate']!r}", row=r, column="standalone_rate"
-                )
+                raise InputError(source, f"must be one of {', '.join(ZONES)}, got {quote(cell['zone'])}", row=r, column="zone")
+            lp = _number(cell["list_price"], source, r, "list_price", 0.0, MAX_MONEY, low_open=True)
+            uc = _number(cell["unit_cost"], source, r, "unit_cost", 0.0, MAX_MONEY)
+            rate = _number(cell["standalone_rate"], source, r, "standalone_rate", 0.0, 1.0)
             flag = str(cell["active"]).strip().lower()
             if flag not in _TRUE | _FALSE:
-                raise InputError(source, f"must be true/false (or 1/0), got {cell['active']!r}", row=r, column="active")
+                raise InputError(source, f"must be true/false (or 1/0), got {quote(cell['active'])}", row=r, column="active")
             skus.append(sku)
             names.append(_text(cell["name"], source, r, "name"))
             categories.append(_text(cell["category"], source, r, "category"))
@@ -142,15 +137,26 @@ def _text(value: object, source: str, row: int, column: str) -> str:
     text = str(value).strip()
     if not text:
         raise InputError(source, "must not be empty", row=row, column=column)
+    if len(text) > MAX_TEXT:
+        raise InputError(source, f"must be at most {MAX_TEXT} characters, got {quote(text)}", row=row, column=column)
     return text
 
 
-def _number(value: object, source: str, row: int, column: str) -> float:
+def _number(value: object, source: str, row: int, column: str, low: float, high: float,
+            *, low_open: bool = False) -> float:
+    """A finite number in ``[low, high]`` (``(low, high]`` when ``low_open``); the message says
+    which bound was broken."""
     text = str(value).strip()
     try:
         number = float(text)
     except ValueError:
-        raise InputError(source, f"must be a number, got {text!r}", row=row, column=column) from None
+        raise InputError(source, f"must be a number, got {quote(text)}", row=row, column=column) from None
     if not math.isfinite(number):
-        raise InputError(source, f"must be a finite number, got {text!r}", row=row, column=column)
-    return number
+        problem = "must be a finite number"
+    elif number < low or (low_open and number == low):
+        problem = f"must be {'>' if low_open else '>='} {low:g}"
+    elif number > high:
+        problem = f"must be <= {high:,.0f}{' CNY' if high == MAX_MONEY else ''}"
+    else:
+        return number
+    raise InputError(source, f"{problem}, got {quote(text)}", row=row, column=column)

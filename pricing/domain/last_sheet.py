@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from models.errors import InputError
+from models.errors import InputError, quote
+from models.limits import MAX_MONEY
 from models.tables import read_table
 from pricing.domain.catalog import Catalog
 
@@ -35,15 +36,16 @@ def read_last_prices(path: Path, catalog: Catalog) -> dict[frozenset[str], float
             raise InputError(path.name, "must list SKUs joined by |", row=r, column="skus")
         for sku in skus:
             if sku not in catalog.skus:
-                raise InputError(path.name, f"unknown SKU {sku!r}; every SKU must be in catalog.csv", row=r, column="skus")
+                raise InputError(path.name, f"unknown SKU {quote(sku)}; every SKU must be in catalog.csv", row=r, column="skus")
         if len(set(skus)) != len(skus):
             raise InputError(path.name, "a SKU appears twice in one bundle", row=r, column="skus")
+        expected = f"a price in CNY > 0 and <= {MAX_MONEY:,.0f}"
         try:
             price = float(cell["price"])
         except ValueError:
-            raise InputError(path.name, f"must be a number, got {cell['price']!r}", row=r, column="price") from None
-        if not (price > 0 and math.isfinite(price)):
-            raise InputError(path.name, f"must be a price > 0, got {cell['price']!r}", row=r, column="price")
+            raise InputError(path.name, f"must be {expected}, got {quote(cell['price'])}", row=r, column="price") from None
+        if not (math.isfinite(price) and 0 < price <= MAX_MONEY):
+            raise InputError(path.name, f"must be {expected}, got {quote(cell['price'])}", row=r, column="price")
         key = frozenset(skus)
         if key in out:
             raise InputError(path.name, "the same SKU set appears twice on the sheet", row=r, column="skus")

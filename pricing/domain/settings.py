@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.errors import InputError
+from models.errors import InputError, clip, quote
+from models.limits import MAX_BUYERS, MAX_TEXT
+from models.tables import read_text
 from pricing.domain.catalog import ZONES
 
 __all__ = ["Settings", "DEFAULT_CONFIG", "ROUNDINGS"]
@@ -29,6 +31,18 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "market": ("buyers",),
     "solver": ("time_limit", "rel_gap"),
 }
+# Keys a settings file may leave out (they default to "none"). Every other key must be there:
+# a file cut short at a line boundary is still valid TOML, and silently running it on defaults
+# would price with settings nobody chose.
+_OPTIONAL_KEYS = frozenset({"pinned", "banned"})
+
+# Documented ranges (README, "Input limits"); wide for real use, narrow enough to keep the
+# candidate count, the solver and the arithmetic sane.
+MAX_BUNDLES = 50
+MAX_ITEMS = 10
+MAX_DISCOUNTS = 1_000
+MAX_TIME_LIMIT = 86_400.0
+_LISTS = {"required_zones": "zones", "pinned": "SKUs", "banned": "SKUs", "discounts": "discounts"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,11 @@ class Settings:
     ``pinned`` SKUs must each appear in at least one bundle of the offer; ``banned`` SKUs in
     none. ``attach_rate`` is the target share of car buyers who take a bundle; ``buyers`` the
     car buyers a month.
+
+    ``deadline`` is not a setting of the file: a command that must end within ``time_limit``
+    as a whole sets it to the wall-clock time (``time.time()``, seconds) by which the solver
+    must stop, so that candidates, pruning and every solve share one budget
+    (:func:`pricing.optimizer.budget.solve_deadline`). ``None``: each solve gets ``time_limit``.
     """
 
     max_bundles: int = 5
@@ -56,10 +75,16 @@ class Settings:
     time_limit: float = 60.0
     rel_gap: float = 1e-4
     source: str = field(default="settings", compare=False)
+    deadline: float | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("required_zones", "pinned", "banned", "discounts"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+        for name, what in _LISTS.items():
+            value = getattr(self, name)
+            # A string is iterable: "five" would otherwise be read letter by letter.
+            if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple, set, frozenset)):
+                self._fail(name, f"must be a list of {what}, e.g. {'[0.05, 0.10]' if what == 'discounts' else '[]'}"
+                                 f", got {quote(value)}")
+            object.__setattr__(self, name, tuple(value))
         self._validate()
 
     # -- validation -------------------------------------------------------------------------
@@ -68,10 +93,10 @@ class Settings:
         raise InputError(self.source, f"[{section}] {key}: {problem}")
 
     def _validate(self) -> None:
-        def integer(key: str, minimum: int) -> None:
+        def integer(key: str, minimum: int, maximum: int) -> None:
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                self._fail(key, f"must be a whole number >= {minimum}, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+                self._fail(key, f"must be a whole number from {minimum} to {maximum}, got {quote(value)}")
 
         def number(key: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> None:
             value = getattr(self, key)
@@ -81,34 +106,42 @@ class Settings:
             if not ok:
                 lo = "(" if low_open else "["
                 hi = ")" if high_open else "]"
-                self._fail(key, f"must be a number in {lo}{low:g}, {high:g}{hi}, got {value!r}")
+                self._fail(key, f"must be a number in {lo}{low:g}, {high:g}{hi}, got {quote(value)}")
 
-        integer("max_bundles", 1)
-        integer("min_items", 1)
-        integer("max_items", 1)
+        integer("max_bundles", 1, MAX_BUNDLES)
+        integer("min_items", 1, MAX_ITEMS)
+        integer("max_items", 1, MAX_ITEMS)
         if self.max_items < self.min_items:
             self._fail("max_items", f"must be >= min_items ({self.min_items}), got {self.max_items}")
         for zone in self.required_zones:
-            if zone not in ZONES:
-                self._fail("required_zones", f"must list zones among {', '.join(ZONES)}, got {zone!r}")
+            if not isinstance(zone, str) or zone not in ZONES:
+                self._fail("required_zones", f"must list zones among {', '.join(ZONES)}, got {quote(zone)}")
+        if len(set(self.required_zones)) != len(self.required_zones):
+            self._fail("required_zones", f"lists a zone twice: {quote(list(self.required_zones))}")
         if not isinstance(self.one_per_category, bool):
-            self._fail("one_per_category", f"must be true or false, got {self.one_per_category!r}")
-        if not self.discounts:
-            self._fail("discounts", "must list at least one discount")
+            self._fail("one_per_category", f"must be true or false, got {quote(self.one_per_category)}")
+        if not self.discounts or len(self.discounts) > MAX_DISCOUNTS:
+            self._fail("discounts", f"must list 1 to {MAX_DISCOUNTS} discounts, got {len(self.discounts)}")
         for d in self.discounts:
             if isinstance(d, bool) or not isinstance(d, (int, float)) or not (0 <= d < 1):
-                self._fail("discounts", f"each discount must be a fraction in [0, 1), got {d!r}")
-        if self.rounding not in ROUNDINGS:
-            self._fail("rounding", f"must be one of {', '.join(ROUNDINGS)}, got {self.rounding!r}")
-        number("min_margin", -math.inf, 1.0, high_open=True)
-        number("max_change", 0.0, math.inf)
+                self._fail("discounts", f"each discount must be a fraction in [0, 1), got {quote(d)}")
+        if not isinstance(self.rounding, str) or self.rounding not in ROUNDINGS:
+            self._fail("rounding", f"must be one of {', '.join(ROUNDINGS)}, got {quote(self.rounding)}")
+        number("min_margin", -100.0, 1.0, high_open=True)
+        number("max_change", 0.0, 10.0)
         number("attach_rate", 0.0, 1.0, high_open=True)
-        number("buyers", 0.0, math.inf, low_open=True)
-        number("time_limit", 0.0, math.inf, low_open=True)
-        number("rel_gap", 0.0, 1.0, high_open=True)
+        number("buyers", 0.0, MAX_BUYERS, low_open=True)
+        number("time_limit", 0.0, MAX_TIME_LIMIT, low_open=True)
+        number("rel_gap", 0.0, 0.5)
+        if self.deadline is not None and not (isinstance(self.deadline, float) and math.isfinite(self.deadline)):
+            raise ValueError(f"deadline must be a wall-clock time in seconds, got {self.deadline!r}")
+        for key in ("pinned", "banned"):
+            for sku in getattr(self, key):
+                if not isinstance(sku, str) or not sku.strip() or len(sku) > MAX_TEXT:
+                    self._fail(key, f"must be a list of SKUs (text of 1 to {MAX_TEXT} characters), got {quote(sku)}")
         overlap = set(self.pinned) & set(self.banned)
         if overlap:
-            self._fail("pinned", f"SKU(s) {', '.join(sorted(overlap))} cannot be both pinned and banned")
+            self._fail("pinned", f"SKU(s) {quote(', '.join(sorted(overlap)))} cannot be both pinned and banned")
 
     # -- construction -----------------------------------------------------------------------
     def replace(self, **changes: Any) -> "Settings":
@@ -118,32 +151,37 @@ class Settings:
 
     @classmethod
     def from_toml(cls, path: str | Path | None = None) -> "Settings":
-        """Read settings from TOML; keys not given keep their defaults.
+        """Read settings from TOML: every section and key of the spec (``pinned`` and ``banned``
+        may be left out), so that a file cut short is refused rather than run on defaults.
 
         Raises
         ------
         InputError
-            For an unreadable file, an unknown section or key, or a value out of range.
+            For an unreadable file, a missing or unknown section or key, or a value out of range.
         """
         path = Path(path) if path is not None else DEFAULT_CONFIG
         name = path.name
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(name, f"file not found at {path}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(name, f"not valid TOML ({exc})") from None
+            raw = tomllib.loads(read_text(path, "a settings file in TOML (start from pricing/defaults.toml)"))
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(name, f"not valid TOML ({clip(str(exc), 120)})") from None
         values: dict[str, Any] = {}
         for section, body in raw.items():
             if section not in _SECTIONS:
-                raise InputError(name, f"unknown section [{section}]; expected {', '.join(_SECTIONS)}")
+                raise InputError(name, f"unknown section [{clip(section)}]; expected {', '.join(_SECTIONS)}")
             if not isinstance(body, dict):
-                raise InputError(name, f"[{section}] must be a table of settings")
+                raise InputError(name, f"[{section}] must be a table of settings, got {quote(body)}")
             for key, value in body.items():
                 if key not in _SECTIONS[section]:
-                    raise InputError(name, f"[{section}] unknown key {key!r}; expected {', '.join(_SECTIONS[section])}")
+                    raise InputError(name, f"[{section}] unknown key {quote(key)}; expected {', '.join(_SECTIONS[section])}")
                 values[key] = value
-        return cls(source=name, **values)
+        settings = cls(source=name, **values)
+        missing = [f"[{s}] {k}" for s, keys in _SECTIONS.items() for k in keys
+                   if k not in values and k not in _OPTIONAL_KEYS]
+        if missing:
+            raise InputError(name, f"missing setting(s) {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}; "
+                                   "a settings file sets every key (start from pricing/defaults.toml) - was it cut short?")
+        return settings
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Settings grouped by TOML section, JSON-ready."""

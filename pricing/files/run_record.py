@@ -15,7 +15,7 @@ from models.uncertainty import offer_bands
 from pricing.optimizer.optimize import OptimizationResult
 from pricing.domain.problem import input_hashes
 from pricing.files.approval import ApprovalState
-from pricing.files.atomic import dump_json, write_outputs
+from pricing.files.atomic import dump_json, publish_files
 from pricing.files.finance_rows import MarketResult, RunInfo
 from pricing.files.sheet import PriceSheet
 from pricing.files.workbook import write_finance_workbook
@@ -116,8 +116,10 @@ def write_workbook(path: Path, result: OptimizationResult, record: dict[str, Any
 def write_run(result: OptimizationResult, out_dir: Path, extra_inputs: dict[str, Path] | None = None,
               extra_record: dict[str, Any] | None = None, headline: dict[str, Any] | None = None,
               run_by: str | None = None) -> list[Path]:
-    """Write ``price_sheet.csv``, ``price_sheet.xlsx`` (the finance workbook, draft) and
-    ``run.json`` together, all or nothing. ``run_by`` names who ran it on the workbook's cover.
+    """Write ``price_sheet.csv``, ``price_sheet.xlsx`` (the finance workbook, draft) and ``run.json``
+    as one set, published in one atomic step with a ``manifest.json`` of their SHA-256
+    (:func:`pricing.files.atomic.publish_files`): a reader sees the previous complete set or this
+    one, never a mix. ``run_by`` names who ran it on the workbook's cover.
 
     Raises ``ValueError`` if the result has no offer to write (check ``result.status.is_ok``).
     """
@@ -127,11 +129,11 @@ def write_run(result: OptimizationResult, out_dir: Path, extra_inputs: dict[str,
     headline = headline if headline is not None else summary(result)
     record = run_record(result, extra_inputs, headline)
     record.update(extra_record or {})
-    return write_outputs(Path(out_dir), {
+    return publish_files(Path(out_dir), {
         "price_sheet.csv": sheet.write_csv,
         "price_sheet.xlsx": lambda p: write_workbook(p, result, record, run_by),
         "run.json": lambda p: p.write_text(dump_json(record), encoding="utf-8"),
-    })
+    }, meta={"kind": "price_sheet", "status": result.status.value, "proven_optimal": result.proven_optimal})
 
 
 def format_summary(result: OptimizationResult, headline: dict[str, Any] | None = None) -> str:

@@ -60,6 +60,15 @@ class _HighsWithStart(pulp.HiGHS):
             lp.solverModel.setSolution(solution)
         super().callSolver(lp)
 
+    def findSolutionValues(self, lp):  # noqa: N802 - PuLP's name
+        # PuLP's table lacks some HiGHS statuses (kMemoryLimit, kSolutionLimit, kHighsInterrupt)
+        # and raises KeyError on them after copying the values back. Our status comes from
+        # HiGHS itself (``status_from_highs``), so PuLP's own reading only needs not to fail.
+        try:
+            return super().findSolutionValues(lp)
+        except KeyError:
+            return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
+
 
 def _expr(pairs) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(pairs)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from models import mnl
+from pricing.optimizer.budget import solve_deadline
 from pricing.optimizer.candidates import Candidates, build_candidates
 from pricing.optimizer.incumbent import lagrangian_search, local_search
 from pricing.optimizer.milp import OfferMilp
@@ -165,7 +166,7 @@ def _solve(pool: _Pool, *, rounds: int = 1) -> _Solved:
     3. The full MILP starts from the incumbent within what is left of the time limit.
     """
     settings = pool.settings
-    deadline = time.perf_counter() + settings.time_limit
+    deadline = solve_deadline(settings)
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
     incumbent = pool.incumbent()
@@ -173,7 +174,7 @@ def _solve(pool: _Pool, *, rounds: int = 1) -> _Solved:
 
     clock = time.perf_counter()
     milp = pool.milp()
-    if incumbent is not None and len(pool.margin):
+    if incumbent is not None and len(pool.margin) and time.perf_counter() < deadline:  # no budget left: no tightening
         for _ in range(rounds):
             bounds = milp.tightened_bounds(pool.value(incumbent))
             if bounds is None:  # the relaxation cannot beat the incumbent: it is optimal

@@ -175,7 +175,7 @@ def _ensure_model(request: MonthlyRequest, inputs: MonthInputs, revision_dir: Pa
     data_model = inputs.data_dir / "model.json"
     seen = set(inputs.model.fit.get("months", [])) if inputs.model.fit else set()
     unseen = [m for m in inputs.history.months if m not in seen]
-    own = revision_dir / "model.json"
+    own = revision_dir / "model" / "model.json"  # a folder of its own: the fit publishes its files as one set
     if unseen and own.exists():
         log(f"Model: using the model this revision refitted before ({own}).")
         return own.read_bytes(), {"file": str(own), "refitted": True, "unseen_months": unseen}

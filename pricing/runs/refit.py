@@ -17,11 +17,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.errors import InputError
+from models.errors import InputError, clip
 from models.history import History, price_warnings
+from models.tables import read_text
 from pricing.domain.catalog import Catalog
 from pricing.domain.last_sheet import read_last_prices
-from pricing.files.atomic import dump_json, write_outputs
+from pricing.files.atomic import clear_leftovers, dump_json, publish_files
 
 if TYPE_CHECKING:
     from models.fit import SegmentLogitFit
@@ -58,11 +59,12 @@ def refit(data_dir: Path, out: Path, settings: FitSettings = FitSettings()) -> t
     warnings += _last_sheet_warnings(data_dir, catalog, estimator)
     model_dict, report = _model_and_report(estimator, holdout, warnings, data_dir, out)
     text = format_report(estimator, holdout, warnings)
-    write_outputs(out.parent, {
+    clear_leftovers(out.parent)
+    publish_files(out.parent, {
         out.name: lambda p: p.write_text(dump_json(model_dict), encoding="utf-8"),
         "validation.json": lambda p: p.write_text(dump_json(report), encoding="utf-8"),
         "validation.txt": lambda p: p.write_text(text, encoding="utf-8"),
-    })
+    }, meta={"kind": "demand_model"})
     return estimator, text, [out, out.parent / "validation.json", out.parent / "validation.txt"]
 
 
@@ -76,7 +78,7 @@ def read_fit_inputs(data_dir: Path) -> tuple[Catalog, History, dict[str, float]]
         missing = [s for s in segments if s not in history.segments]
         if missing:
             raise InputError(
-                "history.csv", f"segment(s) {', '.join(map(repr, missing))} of model.json have no rows; "
+                "history.csv", f"segment(s) {clip(', '.join(map(repr, missing)))} of model.json have no rows; "
                 "every segment needs its offers and take-up", column="segment",
             )
     return catalog, history, current
@@ -141,6 +143,8 @@ def _model_and_report(estimator: "SegmentLogitFit", holdout: dict[str, Any] | No
 def _known_segments(path: Path) -> tuple[list[str] | None, dict[str, float]]:
     """Segment names of the current model, to check the history against (None without a model),
     and its price coefficients by segment."""
+    if path.is_dir():
+        read_text(path, "the current demand model in JSON (or no file)")  # raises: a folder is an error
     if not path.is_file():
         return None, {}
     try:

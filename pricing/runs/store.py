@@ -144,10 +144,15 @@ def next_revision(month_dir: Path) -> tuple[int, Path]:
     return number, month_dir / f"revision-{number}"
 
 
+# Folders of a revision that are not markets: a market of that name gets a prefix.
+RESERVED_FOLDERS = frozenset({"model", "approvals", "in_force"})
+
+
 def folder_name(market: str) -> str:
-    """A market's folder name: its name, with characters unsafe in a path replaced by ``_``."""
-    name = _UNSAFE.sub("_", market).strip(" .") or "_"
-    return name[:100]
+    """A market's folder name: its name, with characters unsafe in a path replaced by ``_``, and
+    ``market_`` before a name that a revision's own folders use (:data:`RESERVED_FOLDERS`)."""
+    name = (_UNSAFE.sub("_", market).strip(" .") or "_")[:100]
+    return f"market_{name}" if name.lower() in RESERVED_FOLDERS else name
 
 
 def done_markets(revision_dir: Path, markets: list[str]) -> dict[str, dict[str, Any]]:
