@@ -10,6 +10,7 @@ import numpy as np
 
 from models import mnl
 from pricing.optimizer.candidates import Candidates, build_candidates
+from pricing.optimizer.conic_cuts import OuterCuts, separate_conic_cuts
 from pricing.optimizer.incumbent import lagrangian_search, local_search
 from pricing.optimizer.milp import OfferMilp
 from pricing.domain.offer import Bundle, Offer, OfferFigures, evaluate_offer
@@ -154,15 +155,21 @@ class _Pool:
         return max(feasible, key=self.value) if feasible else None
 
 
-def _solve(pool: _Pool, *, rounds: int = 1) -> _Solved:
-    """Incumbent, bound tightening, then the MILP; the answer is the better of incumbent and
-    solver, both evaluated exactly.
+# Rounds of conic tangent cuts at the root (docs/formulation.md section 3). Each round is one
+# warm-started LP; they stop early once the bound stops moving.
+CUT_ROUNDS = 8
+
+
+def _solve(pool: _Pool, *, rounds: int = 1, cut_rounds: int = CUT_ROUNDS) -> _Solved:
+    """Incumbent, conic cuts and bound tightening, then the MILP; the answer is the better of
+    incumbent and solver, both evaluated exactly.
 
     1. Swap searches give an incumbent (:meth:`_Pool.incumbent`).
-    2. Each ``x0_s`` is bounded over the relaxation cut by ``objective >= incumbent``; the model
-       is rebuilt with those bounds (tighter McCormick rows). If the cut relaxation is empty,
-       nothing beats the incumbent and it is proven optimal.
-    3. The full MILP starts from the incumbent within what is left of the time limit.
+    2. Tangent cuts of each segment's conic relations are added in rounds at the root.
+    3. Each ``x0_s`` is bounded over the cut relaxation with ``objective >= incumbent``; the model
+       is rebuilt with those bounds (tighter McCormick rows) and the cuts, and cut again. If the
+       cut relaxation is empty, nothing beats the incumbent and it is proven optimal.
+    4. The full MILP starts from the incumbent within what is left of the time limit.
     """
     settings = pool.settings
     deadline = time.perf_counter() + settings.time_limit
@@ -172,7 +179,7 @@ def _solve(pool: _Pool, *, rounds: int = 1) -> _Solved:
     seconds["incumbent_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    milp = pool.milp()
+    milp, cuts = _cut(pool, pool.milp(), None, cut_rounds)
     if incumbent is not None and len(pool.margin):
         for _ in range(rounds):
             bounds = milp.tightened_bounds(pool.value(incumbent))
@@ -180,8 +187,12 @@ def _solve(pool: _Pool, *, rounds: int = 1) -> _Solved:
                 best = pool.value(incumbent)
                 seconds["tightening_seconds"] = time.perf_counter() - clock
                 return _Solved(incumbent, SolveStatus.OPTIMAL, best, best, 0, best, seconds)
-            milp = pool.milp(bounds)
+            milp, cuts = _cut(pool, pool.milp(bounds), cuts, cut_rounds)
     seconds["tightening_seconds"] = time.perf_counter() - clock
+    root = cuts.root_bounds[-1] if cuts is not None and cuts.root_bounds else (
+        milp.relaxation_bound() if not cut_rounds and len(pool.margin) else None)
+    seconds["root_bound"] = float("nan") if root is None else root
+    seconds["conic_cuts"] = 0 if cuts is None else len(cuts)
 
     clock = time.perf_counter()
     result = milp.solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
@@ -191,6 +202,15 @@ def _solve(pool: _Pool, *, rounds: int = 1) -> _Solved:
         result = pool.milp().solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
     seconds["milp_seconds"] = time.perf_counter() - clock
     return _settle(pool, result, incumbent, seconds)
+
+
+def _cut(pool: _Pool, milp: OfferMilp, cuts: OuterCuts | None, cut_rounds: int) -> tuple[OfferMilp, OuterCuts | None]:
+    """``milp`` with the cuts known so far plus up to ``cut_rounds`` new rounds of them."""
+    if not cut_rounds or not len(pool.margin):
+        return milp, cuts
+    cuts = separate_conic_cuts(milp, rounds=cut_rounds, cuts=cuts)
+    milp.add_outer_approximation_cuts(cuts)
+    return milp, cuts
 
 
 def _settle(pool: _Pool, result, incumbent: list[int] | None, seconds: dict[str, float]) -> _Solved:
@@ -235,7 +255,7 @@ def max_attach_rate(problem: Problem, cands: Candidates | None = None) -> tuple[
     return solved.value, solved.status is SolveStatus.OPTIMAL and gap <= settings.rel_gap
 
 
-def optimize(problem: Problem) -> OptimizationResult:
+def optimize(problem: Problem, *, cut_rounds: int = CUT_ROUNDS) -> OptimizationResult:
     """Choose the offer that maximises expected incremental margin under the rules and target.
 
     The result's status is ``optimal`` only when the exact margin of the offer is within
@@ -260,7 +280,7 @@ def optimize(problem: Problem) -> OptimizationResult:
     pool = _Pool(cands.attraction[keep], cands.margin[keep], set_id, cands.pin_mask[set_id], problem.model.shares,
                  settings, _all_pins(problem), "margin")
     t2 = time.perf_counter()
-    solved = _solve(pool)
+    solved = _solve(pool, cut_rounds=cut_rounds)
     timings["solve_seconds"] = time.perf_counter() - t2
     timings.update(solved.seconds)
     if solved.status is SolveStatus.INFEASIBLE:
@@ -295,6 +315,8 @@ def _result(problem: Problem, cands: Candidates, keep: np.ndarray, solved: _Solv
         if status is SolveStatus.OPTIMAL and gap > settings.rel_gap:
             status = SolveStatus.TIME_LIMIT  # never claim what the numbers do not show
     timings["total_seconds"] = time.perf_counter() - started
+    root = timings.pop("root_bound", float("nan"))
+    cuts = int(timings.pop("conic_cuts", 0))
     diagnostics = {
         "candidates": len(cands),
         "sku_sets": cands.n_sets,
@@ -302,6 +324,8 @@ def _result(problem: Problem, cands: Candidates, keep: np.ndarray, solved: _Solv
         "incumbent_margin_per_buyer": solved.incumbent,
         "bound_margin_per_buyer": bound,
         "nodes": solved.nodes,
+        "root_bound_margin_per_buyer": None if not np.isfinite(root) else float(root),
+        "conic_cuts": cuts,
         **{k: round(v, 4) for k, v in timings.items()},
     }
     return OptimizationResult(problem, status, offer, figures, bound, gap, diagnostics)
