@@ -1,11 +1,12 @@
 """Hard mixed-logit families (``benchmarks/hard_instances.py``): share proven, times, root gap.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_hard.py [--seeds 5] [--time-limit 60]
-        [--families 50x5,100x5,50x10] [--variants cuts,nocuts] [--out results.jsonl]
+        [--families 50x5,100x5,50x10] [--variants new,old] [--out results.jsonl]
 
 For each family and seed it runs the whole pipeline (``optimize``) once per variant, in the same
-process: ``cuts`` (conic tangent cuts at the root, the default) and ``nocuts`` (the formulation
-without them, as before issue 10). The root gap is ``(root LP bound - best offer) / best offer``
+process: ``new`` (conic tangent cuts at the root and dominance ordering rows, the default),
+``rows`` (ordering rows only), ``cuts`` (cuts only) and ``old`` (neither: the formulation before
+issue 10). The root gap is ``(root LP bound - best offer) / best offer``
 with the root bound of the model handed to HiGHS (after bound tightening). Prints one line per
 run and a table per family; ``--out`` appends each run as a JSON line.
 """
@@ -26,13 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.hard_instances import FAMILIES, HardFamily, rs2_problem  # noqa: E402
 from pricing.optimizer.optimize import CUT_ROUNDS, optimize  # noqa: E402
 
-_VARIANTS = {"cuts": CUT_ROUNDS, "nocuts": 0}
+# variant -> (conic cut rounds, dominance ordering rows); "old" is the formulation before issue 10.
+_VARIANTS = {"new": (CUT_ROUNDS, True), "rows": (0, True), "cuts": (CUT_ROUNDS, False), "old": (0, False)}
 
 
 def run_one(family: HardFamily, seed: int, variant: str, time_limit: float) -> dict:
     problem = rs2_problem(family, seed, time_limit=time_limit)
     begin = time.perf_counter()
-    result = optimize(problem, cut_rounds=_VARIANTS[variant])
+    cut_rounds, ordering = _VARIANTS[variant]
+    result = optimize(problem, cut_rounds=cut_rounds, ordering_rows=ordering)
     seconds = time.perf_counter() - begin
     d = result.diagnostics
     value = result.figures.margin_per_buyer
@@ -81,7 +84,7 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--families", default="50x5,100x5,50x10")
-    parser.add_argument("--variants", default="cuts,nocuts")
+    parser.add_argument("--variants", default="new,old")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "

@@ -236,6 +236,17 @@ class OfferMilp:
                                       float(low))
         self._cuts_added = (len(cuts.take_slope), len(cuts.share_slope))
 
+    def add_dominance_rows(self, pairs: np.ndarray) -> None:
+        """``z_c <= sum_{e in set of d} z_e`` for each (c, d) of ``pairs``
+        (:func:`pricing.optimizer.pruning.dominance_pairs`): valid only where that swap is."""
+        members: dict[int, np.ndarray] = {}
+        for k, (c, d) in enumerate(np.asarray(pairs, dtype=np.int64).reshape(-1, 2)):
+            g = int(self.set_id[d])
+            if g not in members:
+                members[g] = np.flatnonzero(self.set_id == g)
+            pairs_ = [(self.z[int(c)], 1.0)] + [(self.z[int(e)], -1.0) for e in members[g]]
+            self.problem += pulp.LpConstraint(_expr(pairs_), pulp.LpConstraintLE, f"dominated_by_{k}", 0.0)
+
     def _column(self, key: tuple) -> pulp.LpVariable:
         kind, *where = key
         if kind == "t":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from pricing.optimizer.incumbent import lagrangian_search, local_search
 from pricing.optimizer.milp import OfferMilp
 from pricing.domain.offer import Bundle, Offer, OfferFigures, evaluate_offer
 from pricing.domain.problem import Problem
-from pricing.optimizer.pruning import dominated, segment_margin_bounds
+from pricing.optimizer.pruning import dominance_pairs, dominated, segment_margin_bounds
 from pricing.optimizer.status import SolveStatus
 
 __all__ = ["optimize", "OptimizationResult", "InfeasibleTarget", "max_attach_rate"]
@@ -124,6 +125,7 @@ class _Pool:
     settings: Any
     all_pins: int
     objective: str
+    ordering: bool = True  # add the dominance ordering rows (margin objective)
 
     @property
     def target(self) -> float:
@@ -134,8 +136,18 @@ class _Pool:
         return self.margin if self.objective == "margin" else np.ones(len(self.margin))
 
     def milp(self, bounds=None) -> OfferMilp:
-        return OfferMilp(self.attraction, self.margin, self.set_id, self.pins, self.shares,
+        milp = OfferMilp(self.attraction, self.margin, self.set_id, self.pins, self.shares,
                          self.settings.max_bundles, self.target, self.all_pins, self.objective, bounds)
+        if self.objective == "margin" and self.ordering:
+            milp.add_dominance_rows(self.dominance)
+        return milp
+
+    @functools.cached_property
+    def dominance(self) -> np.ndarray:
+        """(dominated, dominator) pairs for the MILP's ordering rows (margin objective only:
+        the swap must strictly gain or break a tie by index)."""
+        return dominance_pairs(self.attraction, self.margin, self.set_id, self.pins, self.settings.max_bundles,
+                               self.shares)
 
     def good(self, option) -> bool:
         return _feasible(self.attraction[option], self.shares, self.target, self.pins[option], self.all_pins)
@@ -255,7 +267,7 @@ def max_attach_rate(problem: Problem, cands: Candidates | None = None) -> tuple[
     return solved.value, solved.status is SolveStatus.OPTIMAL and gap <= settings.rel_gap
 
 
-def optimize(problem: Problem, *, cut_rounds: int = CUT_ROUNDS) -> OptimizationResult:
+def optimize(problem: Problem, *, cut_rounds: int = CUT_ROUNDS, ordering_rows: bool = True) -> OptimizationResult:
     """Choose the offer that maximises expected incremental margin under the rules and target.
 
     The result's status is ``optimal`` only when the exact margin of the offer is within
@@ -278,7 +290,7 @@ def optimize(problem: Problem, *, cut_rounds: int = CUT_ROUNDS) -> OptimizationR
 
     set_id = cands.set_id[keep]
     pool = _Pool(cands.attraction[keep], cands.margin[keep], set_id, cands.pin_mask[set_id], problem.model.shares,
-                 settings, _all_pins(problem), "margin")
+                 settings, _all_pins(problem), "margin", ordering_rows)
     t2 = time.perf_counter()
     solved = _solve(pool, cut_rounds=cut_rounds)
     timings["solve_seconds"] = time.perf_counter() - t2

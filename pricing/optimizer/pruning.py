@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OfferBounds", "offer_bounds", "segment_margin_bounds", "dominated", "per_set_max"]
+__all__ = ["OfferBounds", "offer_bounds", "segment_margin_bounds", "dominated", "dominance_pairs", "per_set_max"]
 
 
 def per_set_max(values: np.ndarray, set_id: np.ndarray, n_sets: int) -> np.ndarray:
@@ -127,6 +127,43 @@ def _dominates_attach(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray)
     return (vd >= vc).all(axis=2) & ((vd > vc).any(axis=2) | first)
 
 
+def _margin_hits(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray, margin: np.ndarray,
+                 value_at_bound: np.ndarray, bounds: OfferBounds, shares: np.ndarray,
+                 allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of :func:`_dominates_margin` among those ``allowed`` (a (refs, part) mask), as
+    (ref positions, part positions).
+
+    Same formula, element by element in the same order, so the same answer to the last bit; but
+    the margin test runs only on the pairs that pass the cheap attraction test, segment by
+    segment, which few do.
+    """
+    # Dense for the first two segments (cheap compares), gathered after: few pairs are left.
+    more = allowed.copy()
+    for s in range(min(2, attraction.shape[1])):
+        more &= attraction[ref, s][:, None] >= attraction[part, s][None, :]
+    rows, cols = np.nonzero(more)
+    for s in range(2, attraction.shape[1]):
+        keep = attraction[ref[rows], s] >= attraction[part[cols], s]
+        rows, cols = rows[keep], cols[keep]
+    d, c = ref[rows], part[cols]
+    md, mc = margin[d], margin[c]
+    margin_gap = md - mc
+    same = margin_gap == 0
+    gain = np.zeros(len(d))
+    scale = np.zeros(len(d))
+    for s, (w, odds) in enumerate(zip(shares, bounds.odds)):
+        vd, vc = attraction[d, s], attraction[c, s]
+        same &= vd == vc
+        hd, hc = value_at_bound[d, s], value_at_bound[c, s]
+        slope = hd - hc
+        cross = vd * vc * margin_gap
+        worst = np.minimum(slope + cross, slope * odds + cross)
+        gain += w * np.where(worst >= 0, worst / ((odds + vd) * (odds + vc)), worst / ((1.0 + vd) * (1.0 + vc)))
+        scale += w * (np.abs(hd) + np.abs(hc))
+    hit = (gain > 1e-12 * scale + 1e-300) | (same & (d < c))
+    return rows[hit], cols[hit]
+
+
 def dominated(
     attraction: np.ndarray,
     margin: np.ndarray,
@@ -174,11 +211,11 @@ def dominated(
         bounds = offer_bounds(attraction, margin, set_id, max_bundles)
         value_at_bound = attraction * (margin[:, None] - bounds.margin[None, :])
 
-        def dominates(ref_idx: np.ndarray, part: np.ndarray) -> np.ndarray:
-            return _dominates_margin(ref_idx, part, attraction, margin, value_at_bound, bounds, shares)
+        def dominates(ref_idx: np.ndarray, part: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return _margin_hits(ref_idx, part, attraction, margin, value_at_bound, bounds, shares, allowed)
     else:
-        def dominates(ref_idx: np.ndarray, part: np.ndarray) -> np.ndarray:
-            return _dominates_attach(ref_idx, part, attraction)
+        def dominates(ref_idx: np.ndarray, part: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return np.nonzero(_dominates_attach(ref_idx, part, attraction) & allowed)
 
     pins = pin_mask[set_id]
     counts = np.zeros(n, dtype=np.int64)
@@ -194,11 +231,9 @@ def dominated(
         step = max(1, chunk_cells // max(1, len(ref_idx) * attraction.shape[1]))
         for lo in range(0, len(alive), step):
             part = alive[lo:lo + step]
-            hit = dominates(ref_idx, part)
-            hit &= (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
-            sub = np.zeros((len(sets), len(part)), dtype=bool)
-            np.logical_or.at(sub, ref_row, hit)
-            hit_any[:, lo:lo + step] = sub
+            pinned_ok = (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
+            rows, cols = dominates(ref_idx, part, pinned_ok)
+            hit_any[ref_row[rows], lo + cols] = True
         # A candidate beaten by K distinct sets can always be swapped out (docs/formulation.md).
         counts[alive] += hit_any.sum(axis=0)
         newly = counts[alive] >= max_bundles
@@ -208,6 +243,48 @@ def dominated(
         if len(alive) == 0 or idle >= patience:
             break
     return pruned
+
+
+def dominance_pairs(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins: np.ndarray,
+                    max_bundles: int, shares: np.ndarray, *, per_candidate: int = 2,
+                    chunk_cells: int = 4_000_000) -> np.ndarray:
+    """(dominated, dominator) pairs of candidates of different SKU sets for the rows
+    ``z_c <= sum of z over the dominator's set`` (margin objective).
+
+    Every optimal offer satisfies them: an offer holding ``c`` but no candidate of ``d``'s set
+    can swap ``c`` for ``d`` (same count of bundles, ``d`` holds ``c``'s pins, no segment's attach
+    falls) and gains margin whatever the rest of the offer, or, for identical twins, ends at an
+    optimum of lower index sum. The candidates given must include every candidate of any optimal
+    offer (after safe pruning they do); the bounds on the rest of the offer are taken over them.
+    Only the ``per_candidate`` dominators of lowest score (value at the bound) are kept per
+    candidate: the rows then chain, and each dominated candidate costs few rows.
+
+    Returns
+    -------
+    (pairs, 2) int array.
+    """
+    n = len(margin)
+    if n == 0 or per_candidate <= 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    shares = np.asarray(shares, dtype=float)
+    bounds = offer_bounds(attraction, margin, set_id, max_bundles)
+    value_at_bound = attraction * (margin[:, None] - bounds.margin[None, :])
+    score = value_at_bound @ shares
+    everyone = np.arange(n)
+    out = []
+    step = max(1, chunk_cells // max(1, n))
+    for lo in range(0, n, step):
+        part = everyone[lo:lo + step]
+        hit = _dominates_margin(everyone, part, attraction, margin, value_at_bound, bounds, shares)
+        hit &= set_id[:, None] != set_id[part][None, :]
+        hit &= (pins[:, None] & pins[part][None, :]) == pins[part][None, :]
+        ranked = np.where(hit, score[:, None], np.inf)
+        take = min(per_candidate, n)
+        best = np.argpartition(ranked, take - 1, axis=0)[:take] if take < n else np.argsort(ranked, axis=0)
+        for row in best[:take]:
+            ok = np.isfinite(ranked[row, np.arange(len(part))])
+            out.append(np.stack([part[ok], row[ok]], axis=1))
+    return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
 
 
 def _reference_sets(score: np.ndarray, set_id: np.ndarray,
