@@ -29,6 +29,7 @@ the LP point of every relation it violates, and repeat while the bound moves.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import highspy
@@ -109,14 +110,16 @@ def _add_rows(highs: highspy.Highs, rows) -> None:
 
 
 def separate_conic_cuts(milp, *, rounds: int = 8, cuts: OuterCuts | None = None, min_gain: float = 1e-5,
-                        max_cuts_per_round: int = 20_000) -> OuterCuts:
+                        max_cuts_per_round: int = 20_000, deadline: float = float("inf")) -> OuterCuts:
     """Add tangent cuts at the LP relaxation's point in up to ``rounds`` rounds.
 
     Parameters
     ----------
-    milp : :class:`pricing.optimizer.milp.OfferMilp`; its model is not changed.
+    milp : :class:`pricing.optimizer.milp.OfferMilp` holding no cuts yet; its model is not changed.
     cuts : cuts already known (valid whatever the bounds), added before the first round.
     min_gain : stop when a round lowers the bound by less than this share of it.
+    max_cuts_per_round : the most violated ones are kept beyond this.
+    deadline : ``time.perf_counter()`` value after which no new round starts.
 
     Returns
     -------
@@ -125,65 +128,88 @@ def separate_conic_cuts(milp, *, rounds: int = 8, cuts: OuterCuts | None = None,
     """
     if milp.omega is not None:
         raise ValueError("separate cuts on a model that holds none yet; add them afterwards")
-    v = milp.attraction
-    n, n_seg = v.shape
     if cuts is None:
         # Reference share: the geometric middle of x0's bounds, so omega stays of order one.
         cuts = OuterCuts(np.sqrt(milp.x0_low * milp.x0_high))
-    highs = milp._relaxation()
-    highs.setOptionValue("output_flag", False)
-    n_col = highs.getNumCol()
-    z_col = np.array([zc.index for zc in milp.z], dtype=np.int64)
-    t_col = np.array([[milp.t[c][s].index for s in range(n_seg)] for c in range(n)], dtype=np.int64).reshape(n, n_seg)
-    alpha_col = np.array([a.index for a in milp.alpha], dtype=np.int64)
-    # omega_s = w_s ref_s lies in [ref / high, ref / low].
-    low_w, high_w = cuts.reference / milp.x0_high, cuts.reference / milp.x0_low
-    highs.addCols(n_seg, np.zeros(n_seg), low_w, high_w, 0, np.zeros(0, dtype=np.int32),
-                  np.zeros(0, dtype=np.int32), np.zeros(0))
-
-    def omega_index(s):
-        return n_col + s
-
-    def z_index(c):
-        return int(z_col[c])
-
-    def t_index(c, s):
-        return int(t_col[c, s])
-
-    def alpha_index(s):
-        return int(alpha_col[s])
-
-    _add_rows(highs, cuts.odds_rows(v, z_index, omega_index))
-    _add_rows(highs, cuts.cut_rows(milp.sigma, t_index, z_index, alpha_index, omega_index))
-    done_take, done_share = len(cuts.take_slope), len(cuts.share_slope)
+    lp = _CutLp(milp, cuts)
     previous = None
     for _ in range(rounds + 1):
-        highs.run()
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        x = lp.solve()
+        if x is None:
             break
-        bound = -highs.getInfo().objective_function_value * milp.objective_scale
-        cuts.root_bounds.append(bound)
+        bound = cuts.root_bounds[-1]
         if previous is not None and previous - bound <= min_gain * max(abs(bound), 1e-12):
             break
         previous = bound
-        if len(cuts.root_bounds) > rounds:
+        if len(cuts.root_bounds) > rounds or time.perf_counter() > deadline:
             break
-        x = np.asarray(highs.getSolution().col_value)
-        z, t = np.clip(x[z_col], 0.0, 1.0), x[t_col]
-        w = x[n_col:n_col + n_seg] / cuts.reference
-        x0 = 1.0 - milp.sigma * x[alpha_col]
+        if not lp.separate(x, max_cuts_per_round):
+            break
+    return cuts
+
+
+class _CutLp:
+    """The LP relaxation of ``milp`` in HiGHS, with the odds columns and the cuts of ``cuts``."""
+
+    def __init__(self, milp, cuts: OuterCuts):
+        self.milp, self.cuts = milp, cuts
+        n, n_seg = milp.attraction.shape
+        self.highs = highs = milp._relaxation()
+        highs.setOptionValue("output_flag", False)
+        self.n_col = highs.getNumCol()
+        self.z_col = np.array([zc.index for zc in milp.z], dtype=np.int64)
+        self.t_col = np.array([[milp.t[c][s].index for s in range(n_seg)] for c in range(n)],
+                              dtype=np.int64).reshape(n, n_seg)
+        self.alpha_col = np.array([a.index for a in milp.alpha], dtype=np.int64)
+        # omega_s = w_s ref_s lies in [ref / high, ref / low].
+        low_w, high_w = cuts.reference / milp.x0_high, cuts.reference / milp.x0_low
+        highs.addCols(n_seg, np.zeros(n_seg), low_w, high_w, 0, np.zeros(0, dtype=np.int32),
+                      np.zeros(0, dtype=np.int32), np.zeros(0))
+        _add_rows(highs, cuts.odds_rows(milp.attraction, self._z, self._omega))
+        self.done = (0, 0)
+        self._add_new_cuts()
+
+    def _omega(self, s):
+        return self.n_col + s
+
+    def _z(self, c):
+        return int(self.z_col[c])
+
+    def _t(self, c, s):
+        return int(self.t_col[c, s])
+
+    def _alpha(self, s):
+        return int(self.alpha_col[s])
+
+    def _add_new_cuts(self) -> None:
+        cuts = self.cuts
+        _add_rows(self.highs, cuts.cut_rows(self.milp.sigma, self._t, self._z, self._alpha, self._omega, *self.done))
+        self.done = (len(cuts.take_slope), len(cuts.share_slope))
+
+    def solve(self) -> np.ndarray | None:
+        """Run the LP (warm from the last basis), record its bound, return the column values."""
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        self.cuts.root_bounds.append(-self.highs.getInfo().objective_function_value * self.milp.objective_scale)
+        return np.asarray(self.highs.getSolution().col_value)
+
+    def separate(self, x: np.ndarray, max_cuts: int) -> bool:
+        """Add the tangents at ``x`` of every relation it violates; False when none is."""
+        milp, cuts, n_seg = self.milp, self.cuts, len(self.alpha_col)
+        z, t = np.clip(x[self.z_col], 0.0, 1.0), x[self.t_col]
+        w = x[self.n_col:self.n_col + n_seg] / cuts.reference
+        x0 = 1.0 - milp.sigma * x[self.alpha_col]
         slope = z[:, None] / w[None, :]  # tangent at the LP point: a = z / w
         violation = z[:, None] - np.divide(t, slope, out=np.zeros_like(t), where=slope > 0)
         # A tangent at a tiny slope cuts almost nothing and scales badly (coefficient 1 / a).
         cand, seg = np.nonzero((violation > _VIOLATION) & (slope > 1e-3 * milp.x0_low[None, :]))
-        if len(cand) > max_cuts_per_round:
-            worst = np.argsort(-violation[cand, seg])[:max_cuts_per_round]
+        if len(cand) > max_cuts:
+            worst = np.argsort(-violation[cand, seg])[:max_cuts]
             cand, seg = cand[worst], seg[worst]
-        share_slope = 1.0 / w
         share_seg = np.flatnonzero(1.0 - x0 * w > _VIOLATION)
         if len(cand) == 0 and len(share_seg) == 0:
-            break
-        cuts.extend(cand, seg, slope[cand, seg], share_seg, share_slope[share_seg])
-        _add_rows(highs, cuts.cut_rows(milp.sigma, t_index, z_index, alpha_index, omega_index, done_take, done_share))
-        done_take, done_share = len(cuts.take_slope), len(cuts.share_slope)
-    return cuts
+            return False
+        cuts.extend(cand, seg, slope[cand, seg], share_seg, 1.0 / w[share_seg])
+        self._add_new_cuts()
+        return True

@@ -16,7 +16,8 @@ from pricing.optimizer.incumbent import lagrangian_search, local_search
 from pricing.optimizer.milp import OfferMilp
 from pricing.domain.offer import Bundle, Offer, OfferFigures, evaluate_offer
 from pricing.domain.problem import Problem
-from pricing.optimizer.pruning import dominance_pairs, dominated, segment_margin_bounds
+from pricing.optimizer.ordering import dominance_pairs
+from pricing.optimizer.pruning import dominated, segment_margin_bounds
 from pricing.optimizer.status import SolveStatus
 
 __all__ = ["optimize", "OptimizationResult", "InfeasibleTarget", "max_attach_rate"]
@@ -170,6 +171,7 @@ class _Pool:
 # Rounds of conic tangent cuts at the root (docs/formulation.md section 3). Each round is one
 # warm-started LP; they stop early once the bound stops moving.
 CUT_ROUNDS = 8
+CUT_BEFORE_TIGHTENING = False
 
 
 def _solve(pool: _Pool, *, rounds: int = 1, cut_rounds: int = CUT_ROUNDS) -> _Solved:
@@ -191,7 +193,7 @@ def _solve(pool: _Pool, *, rounds: int = 1, cut_rounds: int = CUT_ROUNDS) -> _So
     seconds["incumbent_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    milp, cuts = _cut(pool, pool.milp(), None, cut_rounds)
+    milp, cuts = _cut(pool, pool.milp(), None, cut_rounds if CUT_BEFORE_TIGHTENING else 0, deadline)
     if incumbent is not None and len(pool.margin):
         for _ in range(rounds):
             bounds = milp.tightened_bounds(pool.value(incumbent))
@@ -199,7 +201,7 @@ def _solve(pool: _Pool, *, rounds: int = 1, cut_rounds: int = CUT_ROUNDS) -> _So
                 best = pool.value(incumbent)
                 seconds["tightening_seconds"] = time.perf_counter() - clock
                 return _Solved(incumbent, SolveStatus.OPTIMAL, best, best, 0, best, seconds)
-            milp, cuts = _cut(pool, pool.milp(bounds), cuts, cut_rounds)
+            milp, cuts = _cut(pool, pool.milp(bounds), cuts, cut_rounds, deadline)
     seconds["tightening_seconds"] = time.perf_counter() - clock
     root = cuts.root_bounds[-1] if cuts is not None and cuts.root_bounds else (
         milp.relaxation_bound() if not cut_rounds and len(pool.margin) else None)
@@ -216,11 +218,13 @@ def _solve(pool: _Pool, *, rounds: int = 1, cut_rounds: int = CUT_ROUNDS) -> _So
     return _settle(pool, result, incumbent, seconds)
 
 
-def _cut(pool: _Pool, milp: OfferMilp, cuts: OuterCuts | None, cut_rounds: int) -> tuple[OfferMilp, OuterCuts | None]:
-    """``milp`` with the cuts known so far plus up to ``cut_rounds`` new rounds of them."""
+def _cut(pool: _Pool, milp: OfferMilp, cuts: OuterCuts | None, cut_rounds: int,
+         deadline: float) -> tuple[OfferMilp, OuterCuts | None]:
+    """``milp`` with the cuts known so far plus up to ``cut_rounds`` new rounds of them (none
+    started after ``deadline``, a ``time.perf_counter()`` value)."""
     if not cut_rounds or not len(pool.margin):
         return milp, cuts
-    cuts = separate_conic_cuts(milp, rounds=cut_rounds, cuts=cuts)
+    cuts = separate_conic_cuts(milp, rounds=cut_rounds, cuts=cuts, deadline=deadline)
     milp.add_outer_approximation_cuts(cuts)
     return milp, cuts
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OfferBounds", "offer_bounds", "segment_margin_bounds", "dominated", "dominance_pairs", "per_set_max"]
+__all__ = ["OfferBounds", "SetGroups", "offer_bounds", "segment_margin_bounds", "dominated", "per_set_max"]
 
 
 def per_set_max(values: np.ndarray, set_id: np.ndarray, n_sets: int, groups: "SetGroups | None" = None) -> np.ndarray:
@@ -82,19 +82,65 @@ def segment_margin_bounds(
         return bounds
     k = min(max_bundles, n_sets)
     groups = SetGroups.of(set_id)
+    order = groups.order if groups.order is not None else np.arange(len(margin))
+    by_set, margin_by_set = set_id[order], margin[order]
     for s in range(n_segments):
         v = attraction[:, s]
-        lo, hi = 0.0, max(float(margin.max()), 0.0)
-        for _ in range(iterations):
-            r = 0.5 * (lo + hi)
+
+        def exact_total(r: float, v=v) -> float:
+            """The sum as first written (all sets, partition order): decides near-ties, so that
+            the bound is the same to the last bit whatever the shortcut."""
             best = per_set_max(v * (margin - r), set_id, n_sets, groups)
             top = np.partition(best, n_sets - k)[n_sets - k:] if k < n_sets else best
-            if np.clip(top, 0.0, None).sum() >= r:
-                lo = r
-            else:
-                hi = r
-        bounds[s] = hi
+            return float(np.clip(top, 0.0, None).sum())
+
+        bounds[s] = _single_segment_bound(v[order], margin_by_set, by_set, k, iterations, exact_total)
     return bounds
+
+
+def _top_sum(values: np.ndarray, set_id: np.ndarray, k: int) -> tuple[float, float]:
+    """Sum of the ``k`` largest positive per-set maxima of ``values`` (candidates sorted by set),
+    added largest first, and the ``k``-th largest maximum (``-inf`` with fewer than ``k`` sets)."""
+    if len(values) == 0:
+        return 0.0, -np.inf
+    starts = np.flatnonzero(np.concatenate([[True], set_id[1:] != set_id[:-1]]))
+    best = np.maximum.reduceat(values, starts)
+    if len(best) > k:
+        best = np.partition(best, len(best) - k)[len(best) - k:]
+    kth = float(best.min()) if len(best) >= k else -np.inf
+    return float(np.sort(np.clip(best, 0.0, None))[::-1].sum()), kth
+
+
+def _single_segment_bound(v: np.ndarray, margin: np.ndarray, set_id: np.ndarray, k: int, iterations: int,
+                          exact_total) -> float:
+    """Bisection of :func:`segment_margin_bounds` for one segment (candidates sorted by set).
+
+    Only candidates that can still be among a set maximum in the top ``k`` are kept: at any
+    ``r`` in ``[lo, hi]`` a candidate's value ``v (m - r)`` is at most its value at ``lo``, and
+    the ``k``-th largest set maximum is at least its value at ``hi`` (both monotone, also in
+    floating point), so a candidate below that line at ``lo`` never counts again. The sum of
+    the top values is added in another order than ``exact_total``'s, so where the two could round
+    to different sides of ``r`` the decision is ``exact_total``'s.
+    """
+    lo, hi = 0.0, max(float(margin.max()), 0.0)
+    exact: dict[float, float] = {}
+    for _ in range(iterations):
+        r = 0.5 * (lo + hi)
+        total, _ = _top_sum(v * (margin - r), set_id, k)
+        # Two orders of adding k non-negative terms differ by under 2 (k - 1) ulps of the total.
+        if abs(total - r) <= 1e-15 * (k + 1) * max(abs(total), abs(r)):
+            if r not in exact:
+                exact[r] = exact_total(r)
+            total = exact[r]
+        if total >= r:
+            lo = r
+        else:
+            hi = r
+        _, kth_at_high = _top_sum(v * (margin - hi), set_id, k)
+        live = v * (margin - lo) >= kth_at_high
+        if not live.all():
+            v, margin, set_id = v[live], margin[live], set_id[live]
+    return hi
 
 
 @dataclass(frozen=True)
@@ -297,48 +343,6 @@ def _prune(block_test, score: np.ndarray, set_id: np.ndarray, max_bundles: int, 
         if len(alive) == 0 or idle >= patience:
             break
     return pruned
-
-
-def dominance_pairs(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pins: np.ndarray,
-                    max_bundles: int, shares: np.ndarray, *, per_candidate: int = 2,
-                    chunk_cells: int = 4_000_000) -> np.ndarray:
-    """(dominated, dominator) pairs of candidates of different SKU sets for the rows
-    ``z_c <= sum of z over the dominator's set`` (margin objective).
-
-    Every optimal offer satisfies them: an offer holding ``c`` but no candidate of ``d``'s set
-    can swap ``c`` for ``d`` (same count of bundles, ``d`` holds ``c``'s pins, no segment's attach
-    falls) and gains margin whatever the rest of the offer, or, for identical twins, ends at an
-    optimum of lower index sum. The candidates given must include every candidate of any optimal
-    offer (after safe pruning they do); the bounds on the rest of the offer are taken over them.
-    Only the ``per_candidate`` dominators of lowest score (value at the bound) are kept per
-    candidate: the rows then chain, and each dominated candidate costs few rows.
-
-    Returns
-    -------
-    (pairs, 2) int array.
-    """
-    n = len(margin)
-    if n == 0 or per_candidate <= 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    shares = np.asarray(shares, dtype=float)
-    bounds = offer_bounds(attraction, margin, set_id, max_bundles)
-    value_at_bound = attraction * (margin[:, None] - bounds.margin[None, :])
-    score = value_at_bound @ shares
-    everyone = np.arange(n)
-    out = []
-    step = max(1, chunk_cells // max(1, n))
-    for lo in range(0, n, step):
-        part = everyone[lo:lo + step]
-        hit = _dominates_margin(everyone, part, attraction, margin, value_at_bound, bounds, shares)
-        hit &= set_id[:, None] != set_id[part][None, :]
-        hit &= (pins[:, None] & pins[part][None, :]) == pins[part][None, :]
-        ranked = np.where(hit, score[:, None], np.inf)
-        take = min(per_candidate, n)
-        best = np.argpartition(ranked, take - 1, axis=0)[:take] if take < n else np.argsort(ranked, axis=0)
-        for row in best[:take]:
-            ok = np.isfinite(ranked[row, np.arange(len(part))])
-            out.append(np.stack([part[ok], row[ok]], axis=1))
-    return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
 
 
 # From this many candidates the compiled dominance loop pays for numba's import and first compile.
