@@ -13,7 +13,6 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 
 from pricing.domain.catalog import Catalog
 from pricing.domain.last_sheet import SHEET_COLUMNS
@@ -93,6 +92,8 @@ class PriceSheet:
         Strings are written as strings (never formulas or links), and text that a spreadsheet
         would read as a formula keeps a leading apostrophe, as in the CSV.
         """
+        import xlsxwriter  # only here: the library call and the app never need it before a download
+
         options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
         with xlsxwriter.Workbook(str(path), options) as book:
             money = book.add_format({"num_format": "#,##0.00 [$CNY]"})
