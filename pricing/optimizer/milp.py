@@ -282,7 +282,7 @@ class OfferMilp:
         solver.buildSolverModel(self.problem)
         return self.problem.solverModel
 
-    def tightened_bounds(self, incumbent: float) -> tuple[np.ndarray, np.ndarray] | None:
+    def tightened_bounds(self, incumbent: float, deadline: float = float("inf")) -> tuple[np.ndarray, np.ndarray] | None:
         """Bounds on every ``x0_s`` over the LP relaxation cut by ``objective >= incumbent``.
 
         Every offer at least as good as the incumbent lies inside them, so the MILP may be
@@ -302,6 +302,8 @@ class OfferMilp:
             s, sense = job
             one = highspy.Highs()
             one.setOptionValue("output_flag", False)
+            # An LP stopped by the deadline is simply not used: that side keeps its bound.
+            one.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
             one.passModel(lp)
             one.changeColsCost(n_col, list(range(n_col)), [0.0] * n_col)
             one.changeColCost(self.alpha[s].index, 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from dataclasses import dataclass, field
@@ -196,7 +197,9 @@ def _solve(pool: _Pool, *, rounds: int = 1, cut_rounds: int = CUT_ROUNDS) -> _So
     milp, cuts = _cut(pool, pool.milp(), None, cut_rounds if CUT_BEFORE_TIGHTENING else 0, deadline)
     if incumbent is not None and len(pool.margin):
         for _ in range(rounds):
-            bounds = milp.tightened_bounds(pool.value(incumbent))
+            if time.perf_counter() > deadline:
+                break
+            bounds = milp.tightened_bounds(pool.value(incumbent), deadline)
             if bounds is None:  # the relaxation cannot beat the incumbent: it is optimal
                 best = pool.value(incumbent)
                 seconds["tightening_seconds"] = time.perf_counter() - clock
@@ -204,7 +207,7 @@ def _solve(pool: _Pool, *, rounds: int = 1, cut_rounds: int = CUT_ROUNDS) -> _So
             milp, cuts = _cut(pool, pool.milp(bounds), cuts, cut_rounds, deadline)
     seconds["tightening_seconds"] = time.perf_counter() - clock
     root = cuts.root_bounds[-1] if cuts is not None and cuts.root_bounds else (
-        milp.relaxation_bound() if not cut_rounds and len(pool.margin) else None)
+        milp.relaxation_bound() if len(pool.margin) else None)
     seconds["root_bound"] = float("nan") if root is None else root
     seconds["conic_cuts"] = 0 if cuts is None else len(cuts)
 
@@ -215,6 +218,11 @@ def _solve(pool: _Pool, *, rounds: int = 1, cut_rounds: int = CUT_ROUNDS) -> _So
         # trouble, not a proof: solve the model with the rules' bounds instead.
         result = pool.milp().solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
     seconds["milp_seconds"] = time.perf_counter() - clock
+    if result.bound is None and root is not None and result.status in (SolveStatus.TIME_LIMIT,
+                                                                       SolveStatus.NO_SOLUTION):
+        # Stopped before HiGHS had a bound: the root LP's bound still holds (for every offer
+        # better than the incumbent, which lies inside the tightened bounds).
+        result = dataclasses.replace(result, bound=root)
     return _settle(pool, result, incumbent, seconds)
 
 
