@@ -6,7 +6,6 @@ and over candidates are kept side by side; ``Candidates.set_id`` maps each candi
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -75,22 +74,27 @@ class Candidates:
 
 
 def _compositions(catalog: Catalog, settings: Settings, eligible: np.ndarray) -> np.ndarray:
-    """Sets of eligible catalog indices that follow the size, zone and category rules: (sets, max_items)."""
+    """Sets of eligible catalog indices that follow the size, zone and category rules: (sets, max_items).
+
+    Rows come in the order of ``itertools.combinations`` (by size, then lexicographic), built a
+    column at a time with numpy: every prefix is extended by each larger index, and a prefix that
+    already holds two SKUs of one category is dropped before it is extended.
+    """
     category_code = {c: k for k, c in enumerate(sorted(set(catalog.categories)))}
     categories = np.array([category_code[c] for c in catalog.categories])
     zone_code = np.array([ZONES.index(z) for z in catalog.zones])
-    blocks = []
     width = settings.max_items
-    for size in range(settings.min_items, settings.max_items + 1):
-        if size > len(eligible):
-            break
-        combos = np.fromiter(
-            itertools.chain.from_iterable(itertools.combinations(eligible, size)), dtype=np.int64
-        ).reshape(-1, size)
+    one_per_category = settings.one_per_category
+    blocks = []
+    position = np.arange(len(eligible))
+    prefixes = position[:, None]  # positions into ``eligible``, ascending within a row
+    for size in range(1, min(settings.max_items, len(eligible)) + 1):
+        if size > 1:
+            prefixes = _extend(prefixes, len(eligible), categories[eligible] if one_per_category else None)
+        if size < settings.min_items:
+            continue
+        combos = eligible[prefixes]
         keep = np.ones(len(combos), dtype=bool)
-        if settings.one_per_category and size > 1:
-            cats = np.sort(categories[combos], axis=1)
-            keep &= ~(cats[:, 1:] == cats[:, :-1]).any(axis=1)
         zones = zone_code[combos]
         for zone in settings.required_zones:
             keep &= (zones == ZONES.index(zone)).any(axis=1)
@@ -101,6 +105,21 @@ def _compositions(catalog: Catalog, settings: Settings, eligible: np.ndarray) ->
     if not blocks:
         return np.empty((0, width), dtype=np.int64)
     return np.concatenate(blocks)
+
+
+def _extend(prefixes: np.ndarray, n: int, category: np.ndarray | None) -> np.ndarray:
+    """Each row of ``prefixes`` followed by every position after its last one, in order; rows
+    that would repeat a category are left out when ``category`` (per position) is given."""
+    last = prefixes[:, -1]
+    counts = n - 1 - last
+    rows = np.repeat(np.arange(len(prefixes)), counts)
+    # position appended: last + 1, last + 2, ... for each row
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    added = last[rows] + 1 + offsets
+    if category is not None:
+        fresh = (category[prefixes[rows]] != category[added][:, None]).all(axis=1)
+        rows, added = rows[fresh], added[fresh]
+    return np.concatenate([prefixes[rows], added[:, None]], axis=1)
 
 
 def build_candidates(
@@ -173,40 +192,53 @@ class _SetFigures:
     @classmethod
     def of(cls, members: np.ndarray, catalog: Catalog, model: DemandModel, settings: Settings,
            eligible: np.ndarray) -> "_SetFigures":
+        """Sums over each set's members, gathered from per-SKU rows; the padding (-1) reads a
+        row of zeros, so no (sets x SKUs) incidence matrix is formed."""
         valid = members >= 0
-        safe = np.where(valid, members, 0)
-        incidence = np.zeros((len(members), len(catalog)), dtype=np.float64)
-        rows = np.repeat(np.arange(len(members)), members.shape[1]).reshape(members.shape)
-        incidence[rows[valid], members[valid]] = 1.0  # padding (-1) must not touch column 0
-        zone_code = np.array([ZONES.index(z) for z in catalog.zones])
-        zone_counts = sum(((zone_code[safe] == z) & valid).any(axis=1).astype(int) for z in range(len(ZONES)))
+        safe = np.where(valid, members, len(catalog))  # the extra zero row
+        zone_code = np.array([ZONES.index(z) for z in catalog.zones] + [-1])
+        zone_counts = sum((zone_code[safe] == z).any(axis=1).astype(int) for z in range(len(ZONES)))
         pin_mask = np.zeros(len(members), dtype=np.int64)
         for bit, sku in enumerate(settings.pinned):
-            pin_mask |= (incidence[:, catalog.skus.index(sku)] > 0).astype(np.int64) << bit
+            pin_mask |= (members == catalog.skus.index(sku)).any(axis=1).astype(np.int64) << bit
         # Eligible SKUs only: the model need not cover inactive ones.
-        appeal_cols = np.zeros((len(catalog), len(model.segments)))
-        appeal_cols[eligible] = model.appeal_matrix([catalog.skus[i] for i in eligible])
+        appeal_rows = np.zeros((len(catalog) + 1, len(model.segments)))
+        appeal_rows[eligible] = model.appeal_matrix([catalog.skus[i] for i in eligible])
         composition_utility = (
             model.intercepts[None, :]
-            + incidence @ appeal_cols
+            + _member_sum(appeal_rows, safe)
             + np.outer(valid.sum(axis=1) - 1.0, model.size_coefs)
             + np.outer(zone_counts - 1.0, model.span_bonuses)
         )
-        return cls(incidence @ catalog.list_price, incidence @ catalog.unit_cost, incidence @ catalog.displaced_cost,
+
+        def total(per_sku: np.ndarray) -> np.ndarray:
+            return _member_sum(np.append(np.asarray(per_sku, dtype=float), 0.0), safe)
+
+        return cls(total(catalog.list_price), total(catalog.unit_cost), total(catalog.displaced_cost),
                    pin_mask, composition_utility)
+
+
+def _member_sum(per_sku: np.ndarray, safe: np.ndarray) -> np.ndarray:
+    """``sum_k per_sku[safe[:, k]]`` over the member columns: (sets,) or (sets, segments)."""
+    out = per_sku[safe[:, 0]].copy()
+    for k in range(1, safe.shape[1]):
+        out += per_sku[safe[:, k]]
+    return out
 
 
 def _last_price_of_set(members: np.ndarray, catalog: Catalog,
                        last_prices: Mapping[frozenset[str], float]) -> np.ndarray:
     """Last approved price (CNY) of each SKU set, NaN for a set not on the last sheet."""
     out = np.full(len(members), np.nan)
-    if last_prices:
-        skus = catalog.skus
-        key_of = {frozenset(skus[i] for i in row if i >= 0): k for k, row in enumerate(members)}
-        for key, price in last_prices.items():
-            k = key_of.get(frozenset(key))
-            if k is not None:
-                out[k] = price
+    index = {sku: i for i, sku in enumerate(catalog.skus)}
+    for key, price in (last_prices or {}).items():
+        if any(sku not in index for sku in key) or len(key) > members.shape[1]:
+            continue
+        row = np.full(members.shape[1], -1, dtype=np.int64)
+        row[:len(key)] = sorted(index[sku] for sku in key)  # rows hold ascending indices
+        match = np.flatnonzero((members == row[None, :]).all(axis=1))
+        if len(match):
+            out[match[0]] = price
     return out
 
 
@@ -216,21 +248,18 @@ def _priced(sets: _SetFigures, last_price_of_set: np.ndarray,
     price of each set, one candidate per distinct (set, price), filtered by the margin floor and
     the stability band."""
     n_sets = len(last_price_of_set)
-    set_ids = [np.arange(n_sets) for _ in settings.discounts]
-    prices = [ladder_price(sets.list_total, d, settings.rounding) for d in settings.discounts]
-    on_sheet = np.flatnonzero(~np.isnan(last_price_of_set))
-    if len(on_sheet):
-        set_ids.append(on_sheet)
-        prices.append(last_price_of_set[on_sheet])
-    set_id = np.concatenate(set_ids) if set_ids else np.arange(0)
-    price = np.concatenate(prices) if prices else np.zeros(0)
-
+    # One row per set: each ladder price and the last approved price (or -inf), sorted high to low.
+    table = np.full((n_sets, len(settings.discounts) + 1), -np.inf)
+    for k, d in enumerate(settings.discounts):
+        table[:, k] = ladder_price(sets.list_total, d, settings.rounding)
+    on_sheet = ~np.isnan(last_price_of_set)
+    table[on_sheet, -1] = last_price_of_set[on_sheet]
+    table = -np.sort(-table, axis=1)
     # One candidate per (set, price): rounding can make two discounts land on one price.
-    order = np.lexsort((-price, set_id))
-    set_id, price = set_id[order], price[order]
-    first = np.ones(len(set_id), dtype=bool)
-    first[1:] = (set_id[1:] != set_id[:-1]) | (price[1:] != price[:-1])
-    set_id, price = set_id[first], price[first]
+    first = np.isfinite(table)
+    first[:, 1:] &= table[:, 1:] != table[:, :-1]
+    set_id = np.nonzero(first)[0]
+    price = table[first]
 
     keep = price > 0
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,10 +13,12 @@ import numpy as np
 from models import mnl
 from pricing.optimizer.budget import solve_deadline
 from pricing.optimizer.candidates import Candidates, build_candidates
+from pricing.optimizer.conic_cuts import OuterCuts, separate_conic_cuts
 from pricing.optimizer.incumbent import lagrangian_search, local_search
 from pricing.optimizer.milp import OfferMilp
 from pricing.domain.offer import Bundle, Offer, OfferFigures, evaluate_offer
 from pricing.domain.problem import Problem
+from pricing.optimizer.ordering import dominance_pairs
 from pricing.optimizer.pruning import dominated, segment_margin_bounds
 from pricing.optimizer.status import SolveStatus
 
@@ -124,6 +128,7 @@ class _Pool:
     settings: Any
     all_pins: int
     objective: str
+    ordering: bool = True  # add the dominance ordering rows (margin objective)
 
     @property
     def target(self) -> float:
@@ -134,8 +139,18 @@ class _Pool:
         return self.margin if self.objective == "margin" else np.ones(len(self.margin))
 
     def milp(self, bounds=None) -> OfferMilp:
-        return OfferMilp(self.attraction, self.margin, self.set_id, self.pins, self.shares,
+        milp = OfferMilp(self.attraction, self.margin, self.set_id, self.pins, self.shares,
                          self.settings.max_bundles, self.target, self.all_pins, self.objective, bounds)
+        if self.objective == "margin" and self.ordering:
+            milp.add_dominance_rows(self.dominance)
+        return milp
+
+    @functools.cached_property
+    def dominance(self) -> np.ndarray:
+        """(dominated, dominator) pairs for the MILP's ordering rows (margin objective only:
+        the swap must strictly gain or break a tie by index)."""
+        return dominance_pairs(self.attraction, self.margin, self.set_id, self.pins, self.settings.max_bundles,
+                               self.shares)
 
     def good(self, option) -> bool:
         return _feasible(self.attraction[option], self.shares, self.target, self.pins[option], self.all_pins)
@@ -155,15 +170,21 @@ class _Pool:
         return max(feasible, key=self.value) if feasible else None
 
 
-def _solve(pool: _Pool, *, rounds: int = 1) -> _Solved:
-    """Incumbent, bound tightening, then the MILP; the answer is the better of incumbent and
-    solver, both evaluated exactly.
+# Rounds of conic tangent cuts at the root (docs/formulation.md section 3). Each round is one
+# warm-started LP; they stop early once the bound stops moving.
+CUT_ROUNDS = 8
+
+
+def _solve(pool: _Pool, *, rounds: int = 1, cut_rounds: int = CUT_ROUNDS) -> _Solved:
+    """Incumbent, bound tightening and conic cuts, then the MILP; the answer is the better of
+    incumbent and solver, both evaluated exactly.
 
     1. Swap searches give an incumbent (:meth:`_Pool.incumbent`).
-    2. Each ``x0_s`` is bounded over the relaxation cut by ``objective >= incumbent``; the model
-       is rebuilt with those bounds (tighter McCormick rows). If the cut relaxation is empty,
-       nothing beats the incumbent and it is proven optimal.
-    3. The full MILP starts from the incumbent within what is left of the time limit.
+    2. Each ``x0_s`` is bounded over the relaxation with ``objective >= incumbent``; the model is
+       rebuilt with those bounds (tighter McCormick rows). If that relaxation is empty, nothing
+       beats the incumbent and it is proven optimal.
+    3. Tangent cuts of each segment's conic relations are added in rounds at the root.
+    4. The full MILP starts from the incumbent within what is left of the time limit.
     """
     settings = pool.settings
     deadline = solve_deadline(settings)
@@ -173,16 +194,17 @@ def _solve(pool: _Pool, *, rounds: int = 1) -> _Solved:
     seconds["incumbent_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    milp = pool.milp()
-    if incumbent is not None and len(pool.margin) and time.perf_counter() < deadline:  # no budget left: no tightening
-        for _ in range(rounds):
-            bounds = milp.tightened_bounds(pool.value(incumbent))
-            if bounds is None:  # the relaxation cannot beat the incumbent: it is optimal
-                best = pool.value(incumbent)
-                seconds["tightening_seconds"] = time.perf_counter() - clock
-                return _Solved(incumbent, SolveStatus.OPTIMAL, best, best, 0, best, seconds)
-            milp = pool.milp(bounds)
+    milp = _tightened(pool, incumbent, rounds, deadline)
+    if milp is None:  # the relaxation cannot beat the incumbent: it is optimal
+        best = pool.value(incumbent)
+        seconds["tightening_seconds"] = time.perf_counter() - clock
+        return _Solved(incumbent, SolveStatus.OPTIMAL, best, best, 0, best, seconds)
+    milp, cuts = _cut(pool, milp, None, cut_rounds, deadline)
     seconds["tightening_seconds"] = time.perf_counter() - clock
+    root = cuts.root_bounds[-1] if cuts is not None and cuts.root_bounds else (
+        milp.relaxation_bound() if len(pool.margin) else None)
+    seconds["root_bound"] = float("nan") if root is None else root
+    seconds["conic_cuts"] = 0 if cuts is None else len(cuts)
 
     clock = time.perf_counter()
     result = milp.solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
@@ -191,7 +213,42 @@ def _solve(pool: _Pool, *, rounds: int = 1) -> _Solved:
         # trouble, not a proof: solve the model with the rules' bounds instead.
         result = pool.milp().solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
     seconds["milp_seconds"] = time.perf_counter() - clock
+    if result.bound is None and root is not None and result.status in (SolveStatus.TIME_LIMIT,
+                                                                       SolveStatus.NO_SOLUTION):
+        # Stopped before HiGHS had a bound: the root LP's bound still holds (for every offer
+        # better than the incumbent, which lies inside the tightened bounds).
+        result = dataclasses.replace(result, bound=root)
     return _settle(pool, result, incumbent, seconds)
+
+
+def _tightened(pool: _Pool, incumbent: list[int] | None, rounds: int, deadline: float) -> OfferMilp | None:
+    """The model rebuilt with ``x0`` bounds tightened against the incumbent (``rounds`` times, none
+    started after ``deadline``); ``None`` when no point of the relaxation beats the incumbent.
+
+    Cutting before tightening as well gave a slightly better root for about 20% more time on the
+    shipped and RS2 instances (docs/formulation.md), so the cuts come after."""
+    milp = pool.milp()
+    if incumbent is None or not len(pool.margin):
+        return milp
+    for _ in range(rounds):
+        if time.perf_counter() > deadline:
+            break
+        bounds = milp.tightened_bounds(pool.value(incumbent), deadline)
+        if bounds is None:
+            return None
+        milp = pool.milp(bounds)
+    return milp
+
+
+def _cut(pool: _Pool, milp: OfferMilp, cuts: OuterCuts | None, cut_rounds: int,
+         deadline: float) -> tuple[OfferMilp, OuterCuts | None]:
+    """``milp`` with the cuts known so far plus up to ``cut_rounds`` new rounds of them (none
+    started after ``deadline``, a ``time.perf_counter()`` value)."""
+    if not cut_rounds or not len(pool.margin):
+        return milp, cuts
+    cuts = separate_conic_cuts(milp, rounds=cut_rounds, cuts=cuts, deadline=deadline)
+    milp.add_outer_approximation_cuts(cuts)
+    return milp, cuts
 
 
 def _settle(pool: _Pool, result, incumbent: list[int] | None, seconds: dict[str, float]) -> _Solved:
@@ -236,7 +293,7 @@ def max_attach_rate(problem: Problem, cands: Candidates | None = None) -> tuple[
     return solved.value, solved.status is SolveStatus.OPTIMAL and gap <= settings.rel_gap
 
 
-def optimize(problem: Problem) -> OptimizationResult:
+def optimize(problem: Problem, *, cut_rounds: int = CUT_ROUNDS, ordering_rows: bool = True) -> OptimizationResult:
     """Choose the offer that maximises expected incremental margin under the rules and target.
 
     The result's status is ``optimal`` only when the exact margin of the offer is within
@@ -259,9 +316,9 @@ def optimize(problem: Problem) -> OptimizationResult:
 
     set_id = cands.set_id[keep]
     pool = _Pool(cands.attraction[keep], cands.margin[keep], set_id, cands.pin_mask[set_id], problem.model.shares,
-                 settings, _all_pins(problem), "margin")
+                 settings, _all_pins(problem), "margin", ordering_rows)
     t2 = time.perf_counter()
-    solved = _solve(pool)
+    solved = _solve(pool, cut_rounds=cut_rounds)
     timings["solve_seconds"] = time.perf_counter() - t2
     timings.update(solved.seconds)
     if solved.status is SolveStatus.INFEASIBLE:
@@ -296,6 +353,8 @@ def _result(problem: Problem, cands: Candidates, keep: np.ndarray, solved: _Solv
         if status is SolveStatus.OPTIMAL and gap > settings.rel_gap:
             status = SolveStatus.TIME_LIMIT  # never claim what the numbers do not show
     timings["total_seconds"] = time.perf_counter() - started
+    root = timings.pop("root_bound", float("nan"))
+    cuts = int(timings.pop("conic_cuts", 0))
     diagnostics = {
         "candidates": len(cands),
         "sku_sets": cands.n_sets,
@@ -303,6 +362,8 @@ def _result(problem: Problem, cands: Candidates, keep: np.ndarray, solved: _Solv
         "incumbent_margin_per_buyer": solved.incumbent,
         "bound_margin_per_buyer": bound,
         "nodes": solved.nodes,
+        "root_bound_margin_per_buyer": None if not np.isfinite(root) else float(root),
+        "conic_cuts": cuts,
         **{k: round(v, 4) for k, v in timings.items()},
     }
     return OptimizationResult(problem, status, offer, figures, bound, gap, diagnostics)

@@ -24,14 +24,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OfferBounds", "offer_bounds", "segment_margin_bounds", "dominated", "per_set_max"]
+__all__ = ["OfferBounds", "SetGroups", "offer_bounds", "segment_margin_bounds", "dominated", "per_set_max"]
 
 
-def per_set_max(values: np.ndarray, set_id: np.ndarray, n_sets: int) -> np.ndarray:
-    """Largest value of each set's candidates (``-inf`` for a set with none): shape (n_sets,)."""
+def per_set_max(values: np.ndarray, set_id: np.ndarray, n_sets: int, groups: "SetGroups | None" = None) -> np.ndarray:
+    """Largest value of each set's candidates (``-inf`` for a set with none): shape (n_sets,).
+
+    ``groups`` (from :meth:`SetGroups.of`) saves the grouping when called many times on one
+    ``set_id``."""
+    groups = groups if groups is not None else SetGroups.of(set_id)
     out = np.full(n_sets, -np.inf)
-    np.maximum.at(out, set_id, values)
+    if len(groups.starts):
+        ordered = values if groups.order is None else values[groups.order]
+        out[groups.present] = np.maximum.reduceat(ordered, groups.starts)
     return out
+
+
+@dataclass(frozen=True)
+class SetGroups:
+    """Candidates grouped by set: ``order`` (``None`` when ``set_id`` is already sorted), and for
+    each set present, its id and the start of its run in that order."""
+
+    order: np.ndarray | None
+    present: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, set_id: np.ndarray) -> "SetGroups":
+        set_id = np.asarray(set_id)
+        order = None
+        if len(set_id) > 1 and (set_id[1:] < set_id[:-1]).any():
+            order = np.argsort(set_id, kind="stable")
+            set_id = set_id[order]
+        if len(set_id) == 0:
+            return cls(order, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        starts = np.flatnonzero(np.concatenate([[True], set_id[1:] != set_id[:-1]]))
+        return cls(order, set_id[starts], starts)
 
 
 def segment_margin_bounds(
@@ -53,19 +81,66 @@ def segment_margin_bounds(
     if len(margin) == 0 or max_bundles <= 0:
         return bounds
     k = min(max_bundles, n_sets)
+    groups = SetGroups.of(set_id)
+    order = groups.order if groups.order is not None else np.arange(len(margin))
+    by_set, margin_by_set = set_id[order], margin[order]
     for s in range(n_segments):
         v = attraction[:, s]
-        lo, hi = 0.0, max(float(margin.max()), 0.0)
-        for _ in range(iterations):
-            r = 0.5 * (lo + hi)
-            best = per_set_max(v * (margin - r), set_id, n_sets)
+
+        def exact_total(r: float, v=v) -> float:
+            """The sum as first written (all sets, partition order): decides near-ties, so that
+            the bound is the same to the last bit whatever the shortcut."""
+            best = per_set_max(v * (margin - r), set_id, n_sets, groups)
             top = np.partition(best, n_sets - k)[n_sets - k:] if k < n_sets else best
-            if np.clip(top, 0.0, None).sum() >= r:
-                lo = r
-            else:
-                hi = r
-        bounds[s] = hi
+            return float(np.clip(top, 0.0, None).sum())
+
+        bounds[s] = _single_segment_bound(v[order], margin_by_set, by_set, k, iterations, exact_total)
     return bounds
+
+
+def _top_sum(values: np.ndarray, set_id: np.ndarray, k: int) -> tuple[float, float]:
+    """Sum of the ``k`` largest positive per-set maxima of ``values`` (candidates sorted by set),
+    added largest first, and the ``k``-th largest maximum (``-inf`` with fewer than ``k`` sets)."""
+    if len(values) == 0:
+        return 0.0, -np.inf
+    starts = np.flatnonzero(np.concatenate([[True], set_id[1:] != set_id[:-1]]))
+    best = np.maximum.reduceat(values, starts)
+    if len(best) > k:
+        best = np.partition(best, len(best) - k)[len(best) - k:]
+    kth = float(best.min()) if len(best) >= k else -np.inf
+    return float(np.sort(np.clip(best, 0.0, None))[::-1].sum()), kth
+
+
+def _single_segment_bound(v: np.ndarray, margin: np.ndarray, set_id: np.ndarray, k: int, iterations: int,
+                          exact_total) -> float:
+    """Bisection of :func:`segment_margin_bounds` for one segment (candidates sorted by set).
+
+    Only candidates that can still be among a set maximum in the top ``k`` are kept: at any
+    ``r`` in ``[lo, hi]`` a candidate's value ``v (m - r)`` is at most its value at ``lo``, and
+    the ``k``-th largest set maximum is at least its value at ``hi`` (both monotone, also in
+    floating point), so a candidate below that line at ``lo`` never counts again. The sum of
+    the top values is added in another order than ``exact_total``'s, so where the two could round
+    to different sides of ``r`` the decision is ``exact_total``'s.
+    """
+    lo, hi = 0.0, max(float(margin.max()), 0.0)
+    exact: dict[float, float] = {}
+    for _ in range(iterations):
+        r = 0.5 * (lo + hi)
+        total, _ = _top_sum(v * (margin - r), set_id, k)
+        # Two orders of adding k non-negative terms differ by under 2 (k - 1) ulps of the total.
+        if abs(total - r) <= 1e-15 * (k + 1) * max(abs(total), abs(r)):
+            if r not in exact:
+                exact[r] = exact_total(r)
+            total = exact[r]
+        if total >= r:
+            lo = r
+        else:
+            hi = r
+        _, kth_at_high = _top_sum(v * (margin - hi), set_id, k)
+        live = v * (margin - lo) >= kth_at_high
+        if not live.all():
+            v, margin, set_id = v[live], margin[live], set_id[live]
+    return hi
 
 
 @dataclass(frozen=True)
@@ -86,8 +161,9 @@ def offer_bounds(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray,
     n_seg = attraction.shape[1]
     odds = np.ones(n_seg)
     if rest and n_sets:
+        groups = SetGroups.of(set_id)
         for s in range(n_seg):
-            best = per_set_max(attraction[:, s], set_id, n_sets)
+            best = per_set_max(attraction[:, s], set_id, n_sets, groups)
             best = np.sort(best[np.isfinite(best)])[::-1][:rest]  # sets with no candidate left are -inf
             odds[s] += best.sum()
     return OfferBounds(segment_margin_bounds(attraction, margin, set_id, n_sets, rest), odds)
@@ -127,6 +203,43 @@ def _dominates_attach(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray)
     return (vd >= vc).all(axis=2) & ((vd > vc).any(axis=2) | first)
 
 
+def _margin_hits(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray, margin: np.ndarray,
+                 value_at_bound: np.ndarray, bounds: OfferBounds, shares: np.ndarray,
+                 allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of :func:`_dominates_margin` among those ``allowed`` (a (refs, part) mask), as
+    (ref positions, part positions).
+
+    Same formula, element by element in the same order, so the same answer to the last bit; but
+    the margin test runs only on the pairs that pass the cheap attraction test, segment by
+    segment, which few do.
+    """
+    # Dense for the first two segments (cheap compares), gathered after: few pairs are left.
+    more = allowed.copy()
+    for s in range(min(2, attraction.shape[1])):
+        more &= attraction[ref, s][:, None] >= attraction[part, s][None, :]
+    rows, cols = np.nonzero(more)
+    for s in range(2, attraction.shape[1]):
+        keep = attraction[ref[rows], s] >= attraction[part[cols], s]
+        rows, cols = rows[keep], cols[keep]
+    d, c = ref[rows], part[cols]
+    md, mc = margin[d], margin[c]
+    margin_gap = md - mc
+    same = margin_gap == 0
+    gain = np.zeros(len(d))
+    scale = np.zeros(len(d))
+    for s, (w, odds) in enumerate(zip(shares, bounds.odds)):
+        vd, vc = attraction[d, s], attraction[c, s]
+        same &= vd == vc
+        hd, hc = value_at_bound[d, s], value_at_bound[c, s]
+        slope = hd - hc
+        cross = vd * vc * margin_gap
+        worst = np.minimum(slope + cross, slope * odds + cross)
+        gain += w * np.where(worst >= 0, worst / ((odds + vd) * (odds + vc)), worst / ((1.0 + vd) * (1.0 + vc)))
+        scale += w * (np.abs(hd) + np.abs(hc))
+    hit = (gain > 1e-12 * scale + 1e-300) | (same & (d < c))
+    return rows[hit], cols[hit]
+
+
 def dominated(
     attraction: np.ndarray,
     margin: np.ndarray,
@@ -140,7 +253,8 @@ def dominated(
     block: int = 8,
     max_reference_sets: int = 20_000,
     patience: int = 40,
-    chunk_cells: int = 20_000_000,
+    chunk_cells: int = 262_144,
+    compiled: bool | None = None,
 ) -> np.ndarray:
     """Mark candidates that no optimal offer holds (``objective="margin"``), or that some
     optimal offer does without (``objective="attach"``, where only attraction counts).
@@ -158,8 +272,11 @@ def dominated(
         order is correct, a good one prunes sooner.
     block, max_reference_sets, patience, chunk_cells : how many SKU sets are tried together, in
         all, how many blocks in a row may prune nothing before the search stops, and how many pair
-        comparisons are held in memory at once; they trade time and memory for pruning, never
-        correctness.
+        comparisons are held in memory at once (small enough to stay in cache); they trade time
+        and memory for pruning, never correctness.
+    compiled : use the compiled loop (:mod:`pricing.optimizer.pruning_kernel`) for the margin
+        test: ``None`` decides by size (from 200,000 candidates, when numba is installed).
+        Either way the mask is the same.
 
     Returns
     -------
@@ -170,17 +287,43 @@ def dominated(
     if n == 0:
         return pruned
     shares = np.asarray(shares, dtype=float)
+    pins = pin_mask[set_id]
     if objective == "margin":
         bounds = offer_bounds(attraction, margin, set_id, max_bundles)
         value_at_bound = attraction * (margin[:, None] - bounds.margin[None, :])
+        kernel = _compiled_kernel(n, compiled)
+        if kernel is not None:
+            def block_test(ref_idx: np.ndarray, ref_row: np.ndarray, n_block: int, alive: np.ndarray) -> np.ndarray:
+                return kernel(ref_idx, ref_row, n_block, alive, attraction, margin, value_at_bound, bounds.odds,
+                              shares, pins)
+            return _prune(block_test, score, set_id, max_bundles, block, max_reference_sets, patience)
 
-        def dominates(ref_idx: np.ndarray, part: np.ndarray) -> np.ndarray:
-            return _dominates_margin(ref_idx, part, attraction, margin, value_at_bound, bounds, shares)
+        def dominates(ref_idx: np.ndarray, part: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return _margin_hits(ref_idx, part, attraction, margin, value_at_bound, bounds, shares, allowed)
     else:
-        def dominates(ref_idx: np.ndarray, part: np.ndarray) -> np.ndarray:
-            return _dominates_attach(ref_idx, part, attraction)
+        def dominates(ref_idx: np.ndarray, part: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return np.nonzero(_dominates_attach(ref_idx, part, attraction) & allowed)
 
-    pins = pin_mask[set_id]
+    def block_test(ref_idx: np.ndarray, ref_row: np.ndarray, n_block: int, alive: np.ndarray) -> np.ndarray:
+        """(sets of the block, alive) mask of the sets holding a dominator, in cache-sized chunks."""
+        hit_any = np.zeros((n_block, len(alive)), dtype=bool)
+        step = max(1, chunk_cells // max(1, len(ref_idx) * attraction.shape[1]))
+        for lo in range(0, len(alive), step):
+            part = alive[lo:lo + step]
+            pinned_ok = (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
+            rows, cols = dominates(ref_idx, part, pinned_ok)
+            hit_any[ref_row[rows], lo + cols] = True
+        return hit_any
+
+    return _prune(block_test, score, set_id, max_bundles, block, max_reference_sets, patience)
+
+
+def _prune(block_test, score: np.ndarray, set_id: np.ndarray, max_bundles: int, block: int,
+           max_reference_sets: int, patience: int) -> np.ndarray:
+    """The search of :func:`dominated`: reference sets in blocks, best score first; a candidate
+    is dropped once ``block_test`` has found dominators in ``max_bundles`` distinct sets."""
+    n = len(score)
+    pruned = np.zeros(n, dtype=bool)
     counts = np.zeros(n, dtype=np.int64)
     order, by_set, starts = _reference_sets(score, set_id, max_reference_sets)
     alive = np.arange(n)
@@ -190,15 +333,7 @@ def dominated(
         refs = [by_set[starts[g]:starts[g + 1]] for g in sets]
         ref_row = np.repeat(np.arange(len(sets)), [len(r) for r in refs])
         ref_idx = np.concatenate(refs)
-        hit_any = np.zeros((len(sets), len(alive)), dtype=bool)
-        step = max(1, chunk_cells // max(1, len(ref_idx) * attraction.shape[1]))
-        for lo in range(0, len(alive), step):
-            part = alive[lo:lo + step]
-            hit = dominates(ref_idx, part)
-            hit &= (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
-            sub = np.zeros((len(sets), len(part)), dtype=bool)
-            np.logical_or.at(sub, ref_row, hit)
-            hit_any[:, lo:lo + step] = sub
+        hit_any = block_test(ref_idx, ref_row, len(sets), alive)
         # A candidate beaten by K distinct sets can always be swapped out (docs/formulation.md).
         counts[alive] += hit_any.sum(axis=0)
         newly = counts[alive] >= max_bundles
@@ -208,6 +343,23 @@ def dominated(
         if len(alive) == 0 or idle >= patience:
             break
     return pruned
+
+
+# From this many candidates the compiled dominance loop pays for numba's import and first compile.
+_COMPILED_FROM = 200_000
+
+
+def _compiled_kernel(n: int, compiled: bool | None):
+    """The compiled block test, or ``None`` for numpy (too small, not wanted, or no numba)."""
+    if compiled is False or (compiled is None and n < _COMPILED_FROM):
+        return None
+    try:
+        from pricing.optimizer.pruning_kernel import block_hits
+    except ImportError:  # numba is optional: numpy gives the same mask
+        if compiled:
+            raise
+        return None
+    return block_hits
 
 
 def _reference_sets(score: np.ndarray, set_id: np.ndarray,
