@@ -141,6 +141,8 @@ def dominated(
     max_reference_sets: int = 20_000,
     patience: int = 40,
     chunk_cells: int = 20_000_000,
+    may_replace=None,
+    needed: np.ndarray | int | None = None,
 ) -> np.ndarray:
     """Mark candidates that no optimal offer holds (``objective="margin"``), or that some
     optimal offer does without (``objective="attach"``, where only attraction counts).
@@ -160,6 +162,12 @@ def dominated(
         all, how many blocks in a row may prune nothing before the search stops, and how many pair
         comparisons are held in memory at once; they trade time and memory for pruning, never
         correctness.
+    may_replace : optional ``f(refs, part) -> (refs, part) bool mask``: the pairs where swapping
+        candidate ``part`` for reference ``refs`` keeps every offer-level rule and goal that the
+        dominance test itself does not see (see :mod:`pricing.optimizer.swap_safety`); ``None``:
+        no such rule is active.
+    needed : how many distinct SKU sets of dominators prune a candidate, per candidate or for
+        all; ``None``: ``max_bundles`` (the swap argument's count with no offer-level rule).
 
     Returns
     -------
@@ -181,6 +189,7 @@ def dominated(
             return _dominates_attach(ref_idx, part, attraction)
 
     pins = pin_mask[set_id]
+    needed = np.broadcast_to(np.asarray(max_bundles if needed is None else needed), (n,))
     counts = np.zeros(n, dtype=np.int64)
     order, by_set, starts = _reference_sets(score, set_id, max_reference_sets)
     alive = np.arange(n)
@@ -196,12 +205,14 @@ def dominated(
             part = alive[lo:lo + step]
             hit = dominates(ref_idx, part)
             hit &= (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
+            if may_replace is not None:
+                hit &= may_replace(ref_idx, part)
             sub = np.zeros((len(sets), len(part)), dtype=bool)
             np.logical_or.at(sub, ref_row, hit)
             hit_any[:, lo:lo + step] = sub
         # A candidate beaten by K distinct sets can always be swapped out (docs/formulation.md).
         counts[alive] += hit_any.sum(axis=0)
-        newly = counts[alive] >= max_bundles
+        newly = counts[alive] >= needed[alive]
         pruned[alive[newly]] = True
         alive = alive[~newly]
         idle = 0 if newly.any() else idle + 1
