@@ -172,22 +172,13 @@ def _optimize_with_confidence(problem: Problem, cands: Candidates, timings: dict
     in a share ``target_confidence`` of 2,000 calibration draws; the probability reported is then
     measured on 2,000 further draws (``docs/formulation.md`` section 8)."""
     q = float(problem.settings.target_confidence)
-    solved = keep = space = None
     calibration = None
     for n_draws in SCENARIO_DRAWS:
-        clock = time.perf_counter()
         space = Space.of(problem, cands, n_draws=n_draws, seed=_SCENARIO_SEED)
         if space.draws is None:
             raise InputError("model.json", "target_confidence needs the fit's coefficient covariance "
                                            "(refit with python -m pricing fit)")
-        keep = space.keep("margin", goals=space.goals, with_draws=True)
-        timings["pruning_seconds"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        solved = solve_pool(space.pool("margin", keep, goals=space.goals, with_draws=True))
-        timings["solve_seconds"] = time.perf_counter() - clock
-        timings.update(solved.seconds)
-        if solved.status is SolveStatus.INFEASIBLE:
-            _explain_infeasible(space, q)
+        keep, solved = _solve_scenarios(space, timings)
         if not solved.chosen:
             break
         calibration = space.probability_met(keep, solved.chosen, CHECK_DRAWS, _CALIBRATION_SEED)
@@ -196,6 +187,35 @@ def _optimize_with_confidence(problem: Problem, cands: Candidates, timings: dict
     timings["scenario_draws"] = float(space.draws.shape[0])
     timings["calibration_probability"] = float("nan") if calibration is None else calibration["all"]
     return _result(problem, cands, keep, solved, timings, started, space)
+
+
+def _solve_scenarios(space: Space, timings: dict[str, float]) -> tuple[np.ndarray, Solved]:
+    """The program with every goal in each draw of ``space``, by constraint generation: solve with
+    the draws' rows of a few draws, add the draws the answer misses, repeat. Each round's program
+    is a relaxation of the full one, so an answer that meets every draw is optimal for it."""
+    clock = time.perf_counter()
+    keep = space.keep("margin", goals=space.goals, with_draws=True)
+    timings["pruning_seconds"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    active: list[int] = []
+    rounds = 0
+    while True:
+        rounds += 1
+        solved = solve_pool(space.pool("margin", keep, goals=space.goals, with_draws=True, active_draws=active))
+        if solved.status is SolveStatus.INFEASIBLE:
+            _explain_infeasible(space, space.problem.settings.target_confidence)
+        if not solved.chosen:
+            break
+        shortfall = space.draw_shortfalls(keep, solved.chosen)
+        missed = [int(d) for d in np.argsort(-shortfall) if shortfall[d] > 1e-9 and int(d) not in active][:3]
+        if not missed:
+            break
+        active += missed
+    timings["solve_seconds"] = time.perf_counter() - clock
+    timings["scenario_rounds"] = float(rounds)
+    timings["scenario_draws_with_rows"] = float(len(active))
+    timings.update(solved.seconds)
+    return keep, solved
 
 
 def _goal_record(space: Space, keep: np.ndarray, chosen, figures: OfferFigures) -> dict[str, Any]:

@@ -150,6 +150,16 @@ class Pool:
         if self.target > 0:
             options += lagrangian_search(*args, **extra)
         feasible = [list(o) for o in options if self.good(o)]
+        if self.draws is not None and self.target > 0:
+            # The searches see the model's coefficients only: ask them for a higher target (and
+            # goals) until what they find holds in every draw too.
+            for factor in (1.03, 1.07, 1.15, 1.3, 1.5, 2.0):
+                if feasible:
+                    break
+                higher = (*args[:6], min(self.target * factor, 0.999), self.all_pins)
+                bumped = dict(extra, goals=None if extra["goals"] is None else
+                              (extra["goals"][0], extra["goals"][1] + (factor - 1.0) * np.abs(extra["goals"][1])))
+                feasible = [list(o) for o in lagrangian_search(*higher, **bumped) if self.good(o)]
         return max(feasible, key=self.value) if feasible else None
 
 

@@ -77,11 +77,16 @@ class Space:
                                  may_replace=condition, off=not pruning_is_safe(s.has_offer_rules))
 
     def pool(self, objective: str, keep: np.ndarray, *, margin: np.ndarray | None = None,
-             goals: GoalSet | None = None, with_draws: bool = False) -> Pool:
+             goals: GoalSet | None = None, with_draws: bool = False, active_draws=None) -> Pool:
+        """The pool over candidates ``keep``; with draws, only those listed in ``active_draws``
+        (all when ``None``) get their rows."""
         c = self.cands
         set_id = c.set_id[keep]
         margin = c.margin if margin is None else margin
-        draws = self.draws[:, keep, :] if with_draws and self.draws is not None else None
+        draws = None
+        if with_draws and self.draws is not None:
+            chosen_draws = np.arange(len(self.draws)) if active_draws is None else np.asarray(active_draws, dtype=int)
+            draws = self.draws[np.ix_(chosen_draws, keep)] if len(chosen_draws) else None
         return Pool(c.attraction[keep], margin[keep], set_id, c.pin_mask[set_id], self.problem.model.shares,
                     self.problem.settings, self.all_pins, objective, None if goals is None else goals.subset(keep),
                     self.rules(keep), draws)
@@ -137,6 +142,20 @@ class Space:
                 break
             rho = rate0 + best / 100.0
         return GoalReach(name, required, float(best) if np.isfinite(best) else 100.0 * (0.0 - rate0), proven)
+
+    def draw_shortfalls(self, keep: np.ndarray, chosen) -> np.ndarray:
+        """(draws,) worst shortfall of any goal in each draw, relative to the goal's scale (> 0: missed)."""
+        idx = keep[list(chosen)]
+        shares = self.problem.model.shares
+        if self.draws is None:
+            return np.zeros(0)
+        take = mnl.choice_probabilities(self.draws[:, idx, :])
+        worst = np.full(len(self.draws), -np.inf)
+        for goal in self.goals.goals:
+            value = mnl.margin_per_buyer(take, shares, np.broadcast_to(goal.weight[idx], take.shape[:2]))
+            scale = max(float(np.abs(goal.weight).max(initial=0.0)), abs(goal.level), 1e-12)
+            worst = np.maximum(worst, (goal.level - value) / scale)
+        return worst
 
     def probability_met(self, keep: np.ndarray, chosen, n_draws: int, seed: int) -> dict[str, float] | None:
         """Share of ``n_draws`` fresh coefficient draws in which each goal (and all at once) holds."""
