@@ -25,7 +25,7 @@ from pricing.optimizer.optimize import InfeasibleTarget, OptimizationResult, opt
 
 __all__ = [
     "WhatIf", "WhatIfRun", "shares_from_percent", "run_whatif", "sheet_files", "apply_whatif", "problem_with_catalog",
-    "target_grid", "tradeoff_curve",
+    "target_grid", "tradeoff_curve", "goal_tradeoff_curve", "GOAL_SWEEPS",
 ]
 
 _EPS = 1e-9
@@ -226,3 +226,43 @@ def tradeoff_curve(targets: Sequence[float], solve: Callable[[float], Optimizati
                      "note": "proven optimal" if result.proven_optimal else f"not proven ({result.status.value})"})
     return pd.DataFrame(rows, columns=["target", "attach_rate", "margin", "margin_rate", "proven_optimal",
                                        "reachable", "note"])
+
+
+# Goals the margin can be swept against: (setting, label, unit).
+GOAL_SWEEPS = {
+    "attach_rate": ("attach target", "share of car buyers"),
+    "margin_rate_points": ("IoT gross-margin rate change", "points"),
+    "devices_per_buyer": ("connected devices per car buyer", "devices"),
+}
+
+
+def goal_tradeoff_curve(goal: str, levels: Sequence[float], solve: Callable[[str, float], OptimizationResult],
+                        progress: Callable[[int, float], None] | None = None) -> pd.DataFrame:
+    """Best expected margin (CNY a month) at each required level of one goal.
+
+    ``goal`` is a key of :data:`GOAL_SWEEPS`; ``solve(goal, level)`` returns the optimization with
+    that goal set to ``level`` (the other settings unchanged) or raises
+    :class:`InfeasibleTarget` (its subclass ``GoalsOutOfReach`` for goals other than the attach
+    target). Out-of-reach levels get an empty margin and the reason.
+    """
+    if goal not in GOAL_SWEEPS:
+        raise InputError("goal sweep", f"goal must be one of {', '.join(GOAL_SWEEPS)}, got {goal!r}")
+    rows = []
+    for i, level in enumerate(levels):
+        if progress is not None:
+            progress(i, level)
+        try:
+            result = solve(goal, level)
+        except InfeasibleTarget as exc:
+            rows.append({"goal": goal, "required": level, "reached": None, "margin": None, "margin_rate_points": None,
+                         "proven_optimal": exc.proven, "reachable": False, "note": str(exc)})
+            continue
+        f = result.figures
+        reached = {"attach_rate": f.attach_rate, "margin_rate_points": f.margin_rate_change_points,
+                   "devices_per_buyer": f.devices_per_buyer}[goal]
+        rows.append({"goal": goal, "required": level, "reached": reached, "margin": f.margin,
+                     "margin_rate_points": f.margin_rate_change_points, "proven_optimal": result.proven_optimal,
+                     "reachable": True,
+                     "note": "proven optimal" if result.proven_optimal else f"not proven ({result.status.value})"})
+    return pd.DataFrame(rows, columns=["goal", "required", "reached", "margin", "margin_rate_points",
+                                       "proven_optimal", "reachable", "note"])

@@ -11,7 +11,7 @@ from pricing.cli.exit_codes import EXIT_OK, EXIT_TARGET_UNREACHABLE, EXIT_UNEXPE
 from pricing.cli.settings_flags import add_settings_flags, settings_from_args
 from pricing.domain.problem import Problem
 from pricing.files.run_record import format_summary, summary, write_run
-from pricing.optimizer.optimize import InfeasibleTarget, optimize
+from pricing.optimizer.optimize import GoalsOutOfReach, InfeasibleTarget, optimize
 
 __all__ = ["add_parser", "run_optimize"]
 
@@ -33,6 +33,9 @@ def run_optimize(args: argparse.Namespace) -> int:
     problem = Problem.load(args.data, settings)
     try:
         result = optimize(problem)
+    except GoalsOutOfReach as exc:
+        print(f"goal unreachable: {exc}", file=sys.stderr)
+        return EXIT_TARGET_UNREACHABLE
     except InfeasibleTarget as exc:
         print(f"target unreachable: {exc}", file=sys.stderr)
         return EXIT_TARGET_UNREACHABLE

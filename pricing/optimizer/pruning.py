@@ -142,7 +142,6 @@ def dominated(
     patience: int = 40,
     chunk_cells: int = 20_000_000,
     may_replace=None,
-    needed: np.ndarray | int | None = None,
 ) -> np.ndarray:
     """Mark candidates that no optimal offer holds (``objective="margin"``), or that some
     optimal offer does without (``objective="attach"``, where only attraction counts).
@@ -162,12 +161,8 @@ def dominated(
         all, how many blocks in a row may prune nothing before the search stops, and how many pair
         comparisons are held in memory at once; they trade time and memory for pruning, never
         correctness.
-    may_replace : optional ``f(refs, part) -> (refs, part) bool mask``: the pairs where swapping
-        candidate ``part`` for reference ``refs`` keeps every offer-level rule and goal that the
-        dominance test itself does not see (see :mod:`pricing.optimizer.swap_safety`); ``None``:
-        no such rule is active.
-    needed : how many distinct SKU sets of dominators prune a candidate, per candidate or for
-        all; ``None``: ``max_bundles`` (the swap argument's count with no offer-level rule).
+    may_replace : optional ``f(refs, part) -> bool mask``, pairs whose swap keeps the goals and draws
+        (:mod:`pricing.optimizer.swap_safety`).
 
     Returns
     -------
@@ -189,7 +184,6 @@ def dominated(
             return _dominates_attach(ref_idx, part, attraction)
 
     pins = pin_mask[set_id]
-    needed = np.broadcast_to(np.asarray(max_bundles if needed is None else needed), (n,))
     counts = np.zeros(n, dtype=np.int64)
     order, by_set, starts = _reference_sets(score, set_id, max_reference_sets)
     alive = np.arange(n)
@@ -205,14 +199,13 @@ def dominated(
             part = alive[lo:lo + step]
             hit = dominates(ref_idx, part)
             hit &= (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
-            if may_replace is not None:
-                hit &= may_replace(ref_idx, part)
+            hit &= True if may_replace is None else may_replace(ref_idx, part)
             sub = np.zeros((len(sets), len(part)), dtype=bool)
             np.logical_or.at(sub, ref_row, hit)
             hit_any[:, lo:lo + step] = sub
         # A candidate beaten by K distinct sets can always be swapped out (docs/formulation.md).
         counts[alive] += hit_any.sum(axis=0)
-        newly = counts[alive] >= needed[alive]
+        newly = counts[alive] >= max_bundles
         pruned[alive[newly]] = True
         alive = alive[~newly]
         idle = 0 if newly.any() else idle + 1
