@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from models.errors import InputError
+from pages import goals as goal_panel
 from pricing.domain.problem import DEFAULT_DATA, Problem
 from pricing.files.run_record import offer_warnings, summary
 from pricing.app.scenarios import ScenarioStore
@@ -88,10 +89,12 @@ def controls(base: Problem) -> tuple[dict, list[float], bytes | None, bool]:
         pinned = st.multiselect("SKUs pinned in", active, default=list(s.pinned), format_func=label, key="pinned")
         banned = st.multiselect("SKUs banned", active, default=list(s.banned), format_func=label, key="banned")
         upload = st.file_uploader("Replace the catalog (catalog.csv)", type=["csv"], key="catalog")
+        rules_and_goals = goal_panel.controls(s)
         run = st.form_submit_button("Run", type="primary", width="stretch")
     raw = dict(attach_rate=target / 100, max_bundles=bundles, price_sensitivity=sensitivity,
                cost_change_pct=float(cost), deepest_discount=None if deepest == ladder[-1] else deepest,
-               min_margin=floor / 100, buyers=float(buyers), pinned=tuple(pinned), banned=tuple(banned))
+               min_margin=floor / 100, buyers=float(buyers), pinned=tuple(pinned), banned=tuple(banned),
+               **rules_and_goals)
     return raw, mix, (upload.getvalue() if upload is not None else None), run
 
 
@@ -155,6 +158,7 @@ def whatif_page(store: ScenarioStore, folder: Path) -> None:
             f"{_pct(headline['attach_p95'])}, margin {headline['margin_p05']:,.0f} to {headline['margin_p95']:,.0f} "
             f"CNY/month; the target is met with probability {headline['prob_target_met']:.0%}."
         )
+    goal_panel.render(result.goals)
     for warning in offer_warnings(result):
         st.warning(warning)
 
@@ -247,6 +251,14 @@ def tradeoff_page(base: Problem, base_key: tuple) -> None:
         "margin": st.column_config.NumberColumn("margin CNY/month", format="%,.0f"),
         "margin_rate": st.column_config.NumberColumn("IoT margin rate", format="%.2f%%"),
         "proven_optimal": "proven optimal"})
+    goal_panel.sweep(lambda goal, level: _solved(base, base_key, whatif.replace(**{goal: level})))
+
+
+def _solved(base: Problem, base_key: tuple, whatif: WhatIf):
+    outcome = solve(base, base_key, whatif, st.session_state.get("good_catalog"))
+    if outcome.unreachable is not None:
+        raise outcome.unreachable
+    return outcome.result
 
 
 def _side(store: ScenarioStore, base: Problem, choice: str) -> tuple[pd.DataFrame, dict]:

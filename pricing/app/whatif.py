@@ -5,6 +5,7 @@ with the same checks (and messages) as the CLI.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 _EPS = 1e-9
+RULE_AND_GOAL_KEYS = ("max_bundles_per_sku", "max_shared_skus", "min_price_gap", "margin_rate_points",
+                      "devices_per_buyer", "target_confidence")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,13 @@ class WhatIf:
     pinned: tuple[str, ...] = ()
     banned: tuple[str, ...] = ()
     catalog_digest: str | None = None
+    # Offer rules and goals, as in Settings (None: off).
+    max_bundles_per_sku: int | None = None
+    max_shared_skus: int | None = None
+    min_price_gap: float | None = None
+    margin_rate_points: float | None = None
+    devices_per_buyer: float | None = None
+    target_confidence: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("pinned", "banned"):
@@ -65,7 +75,8 @@ class WhatIf:
         """The controls at the settings' values: no change at all."""
         return cls(attach_rate=settings.attach_rate, max_bundles=settings.max_bundles,
                    min_margin=settings.min_margin, buyers=float(settings.buyers),
-                   pinned=settings.pinned, banned=settings.banned)
+                   pinned=settings.pinned, banned=settings.banned,
+                   **{k: getattr(settings, k) for k in RULE_AND_GOAL_KEYS})
 
     def replace(self, **changes: Any) -> "WhatIf":
         values = asdict(self)
@@ -121,6 +132,8 @@ def apply_whatif(base: Problem, whatif: WhatIf) -> Problem:
         attach_rate=whatif.attach_rate, max_bundles=whatif.max_bundles, min_margin=whatif.min_margin,
         buyers=whatif.buyers, pinned=whatif.pinned, banned=whatif.banned, discounts=ladder,
     )
+    # Settings.replace skips None; here None turns a rule or goal off, so set them directly.
+    settings = dataclasses.replace(settings, **{k: getattr(whatif, k) for k in RULE_AND_GOAL_KEYS})
     model = base.model
     if whatif.price_sensitivity != 1.0:
         model = model.with_price_sensitivity(whatif.price_sensitivity)

@@ -39,6 +39,7 @@ class OfferRules:
     per_sku_rows: tuple[np.ndarray, ...]
     shared_rows: tuple[np.ndarray, ...]
     price_rows: tuple[np.ndarray, ...]
+    incidence: np.ndarray  # (candidates, SKUs) 0/1, float32 for fast products
 
     @property
     def active(self) -> bool:
@@ -68,25 +69,20 @@ class OfferRules:
 
     def compatible_with(self, chosen) -> np.ndarray:
         """(candidates,) mask: the candidates that may join the offer ``chosen`` under every rule."""
-        n = len(self.prices)
-        ok = np.ones(n, dtype=bool)
+        ok = np.ones(len(self.prices), dtype=bool)
         chosen = list(chosen)
         if not chosen:
             return ok
-        valid = self.sku_sets >= 0
+        held = self.incidence[chosen]
         if self.max_bundles_per_sku is not None:
-            held = self.sku_sets[chosen]
-            counts = np.bincount(held[held >= 0], minlength=int(self.sku_sets.max()) + 1)
-            full = np.flatnonzero(counts >= self.max_bundles_per_sku)
-            ok &= ~(np.isin(self.sku_sets, full) & valid).any(axis=1)
-        for c in chosen:
-            if self.max_shared_skus is not None:
-                mine = self.sku_sets[c][self.sku_sets[c] >= 0]
-                common = (np.isin(self.sku_sets, mine) & valid).sum(axis=1)
-                ok &= common <= self.max_shared_skus
-            if self.min_price_gap is not None:
-                low = np.minimum(self.prices, self.prices[c])
-                ok &= np.maximum(self.prices, self.prices[c]) >= low * (1.0 + self.min_price_gap)
+            full = held.sum(axis=0) >= self.max_bundles_per_sku
+            ok &= ~(self.incidence[:, full] > 0).any(axis=1)
+        if self.max_shared_skus is not None:
+            ok &= (self.incidence @ held.T <= self.max_shared_skus).all(axis=1)
+        if self.min_price_gap is not None:
+            p = self.prices[chosen][None, :]
+            low, high = np.minimum(self.prices[:, None], p), np.maximum(self.prices[:, None], p)
+            ok &= (high >= low * (1.0 + self.min_price_gap)).all(axis=1)
         return ok
 
 
@@ -107,8 +103,12 @@ def offer_rules_of(sku_sets: np.ndarray, prices: np.ndarray, max_bundles_per_sku
         shared = _shared_cliques(sku_sets, max_shared_skus + 1)
     if min_price_gap is not None and len(prices):
         price_rows = _price_cliques(prices, min_price_gap)
+    n_skus = int(sku_sets.max()) + 1 if sku_sets.size and sku_sets.max() >= 0 else 0
+    incidence = np.zeros((len(sku_sets), n_skus), dtype=np.float32)
+    rows, cols = np.nonzero(sku_sets >= 0)
+    incidence[rows, sku_sets[rows, cols]] = 1.0
     return OfferRules(sku_sets, prices, max_bundles_per_sku, max_shared_skus, min_price_gap,
-                      tuple(per_sku), tuple(shared), tuple(price_rows))
+                      tuple(per_sku), tuple(shared), tuple(price_rows), incidence)
 
 
 def _shared_cliques(sku_sets: np.ndarray, size: int) -> list[np.ndarray]:
