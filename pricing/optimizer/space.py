@@ -163,8 +163,9 @@ class Space:
         if not len(idx):
             return None
         c = self.cands
-        draws = draw_attraction(self.problem.model, self.problem.catalog, c.members, c.set_id[idx], c.price[idx],
-                                n_draws, seed)
+        # Only the offer's own sets: drawing every set's utilities would cost draws x sets.
+        draws = draw_attraction(self.problem.model, self.problem.catalog, c.members[c.set_id[idx]],
+                                np.arange(len(idx)), c.price[idx], n_draws, seed)
         if draws is None:
             return None
         shares = self.problem.model.shares
