@@ -162,3 +162,27 @@ def test_devices_goal_counts_what_evaluate_offer_counts(data_dir) -> None:
     assert result.goals["devices_per_buyer"]["reached"] == pytest.approx(by_hand, rel=1e-12)
     assert result.goals["devices_per_buyer"]["required"] == 0.5
     assert result.goals["devices_per_buyer"]["binds"] is False
+
+
+def test_goal_sweep_reports_margin_and_out_of_reach_levels() -> None:
+    """The trade-off sweep over a goal: one row per level, reached values from the figures, and
+    out-of-reach levels kept with the reason."""
+    from types import SimpleNamespace
+
+    from pricing.app.whatif import goal_tradeoff_curve
+    from pricing.optimizer.space import GoalReach
+
+    def solve(goal, level):
+        if level > 1.0:
+            raise GoalsOutOfReach(0.15, 0.3, [GoalReach(goal, level, 1.0, True)], None)
+        figures = SimpleNamespace(attach_rate=0.2, margin=1000.0 * (2 - level), margin_rate_change_points=level + 0.1,
+                                  devices_per_buyer=1.0)
+        return SimpleNamespace(figures=figures, proven_optimal=True, status=SimpleNamespace(value="optimal"))
+
+    frame = goal_tradeoff_curve("margin_rate_points", [-1.0, 0.0, 1.0, 2.0], solve)
+    assert list(frame["reachable"]) == [True, True, True, False]
+    assert list(frame["margin"][:3]) == [3000.0, 2000.0, 1000.0]
+    assert list(frame["reached"][:3]) == pytest.approx([-0.9, 0.1, 1.1])
+    assert "+2 points is out of reach" in frame["note"][3]
+    with pytest.raises(Exception, match="goal must be one of"):
+        goal_tradeoff_curve("profit", [1.0], solve)
