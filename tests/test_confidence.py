@@ -42,7 +42,7 @@ def _problem(seed: int, confidence: float) -> tuple[Problem, np.ndarray]:
     model = DemandModel(tuple(segments), "CNY", {"segments": fit})
     settings = Settings(max_bundles=2, min_items=1, max_items=2, required_zones=(), discounts=(0.05, 0.15, 0.3),
                         rounding="none", min_margin=0.0, attach_rate=0.0, target_confidence=confidence,
-                        time_limit=30.0)
+                        time_limit=600.0)  # a limit, never reached unloaded
     return Problem(catalog, model, settings), shares
 
 
