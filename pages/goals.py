@@ -20,7 +20,8 @@ __all__ = ["controls", "render", "sweep"]
 def _optional(label: str, value: float | None, default: float, low: float, high: float, step: float, key: str):
     """A checkbox turning a setting on, and its value; ``None`` when off."""
     on = st.checkbox(label, value=value is not None, key=f"{key}_on")
-    number = st.number_input(f"{label}: value", low, high, float(default if value is None else value), step, key=key)
+    number = st.number_input(f"{label}: value", float(low), float(high), float(default if value is None else value),
+                             float(step), key=key)
     return number if on else None
 
 
