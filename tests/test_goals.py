@@ -186,3 +186,19 @@ def test_goal_sweep_reports_margin_and_out_of_reach_levels() -> None:
     assert "+2 points is out of reach" in frame["note"][3]
     with pytest.raises(Exception, match="goal must be one of"):
         goal_tradeoff_curve("profit", [1.0], solve)
+
+
+def test_cli_unreachable_goal_exits_3_with_one_line_and_writes_nothing(data_dir, tmp_path, capsys) -> None:
+    """Shipped data, a devices goal no offer reaches: exit 3, one line naming the best value."""
+    from pricing.cli.exit_codes import EXIT_TARGET_UNREACHABLE
+    from pricing.cli.main import main
+
+    out = tmp_path / "out"
+    code = main(["optimize", "--data", str(data_dir), "--out", str(out), "--devices-per-buyer", "5"])
+    captured = capsys.readouterr()
+    assert code == EXIT_TARGET_UNREACHABLE
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("goal unreachable: 5 devices per buyer is out of reach with this catalog: "
+                               "at a 15% attach rate the most is 1.")
+    assert not out.exists() or not any(out.iterdir())
