@@ -153,17 +153,27 @@ def optimize(problem: Problem) -> OptimizationResult:
     timings.update(solved.seconds)
     if solved.status is SolveStatus.INFEASIBLE:
         _explain_infeasible(space, None)
+    if solved.status is SolveStatus.NO_SOLUTION and len(space.goals.goals) > 1:
+        # Stopped before any offer met the goals: say so if a goal is provably out of reach.
+        _explain_infeasible(space, None, proven_empty=False)
     return _result(problem, cands, keep, solved, timings, t0, space)
 
 
-def _explain_infeasible(space: Space, confidence: float | None) -> None:
-    """Raise the answer for an empty program: the attach target, or which goal, is out of reach."""
+def _explain_infeasible(space: Space, confidence: float | None, proven_empty: bool = True) -> None:
+    """Raise the answer for an empty program: the attach target, or which goal, is out of reach.
+
+    With ``proven_empty=False`` (the solve stopped without an offer) raise only when a goal's
+    best value is proven below what is asked; otherwise return.
+    """
     settings = space.problem.settings
     best, proven = space.best_attach()
     if best < settings.attach_rate or not any(g.name != "attach_rate" for g in space.goals.goals):
-        raise InfeasibleTarget(settings.attach_rate, best, proven)
+        if proven_empty or (proven and best < settings.attach_rate):
+            raise InfeasibleTarget(settings.attach_rate, best, proven)
+        return
     reach = [space.best_goal(g.name) for g in space.goals.goals if g.name != "attach_rate"]
-    raise GoalsOutOfReach(settings.attach_rate, best, reach, confidence)
+    if proven_empty or any(r.proven and r.best < r.required for r in reach):
+        raise GoalsOutOfReach(settings.attach_rate, best, reach, confidence)
 
 
 def _optimize_with_confidence(problem: Problem, cands: Candidates, timings: dict[str, float],
