@@ -24,7 +24,9 @@ __all__ = ["DATA_ENV", "data_dir", "fingerprint", "load_problem", "solve", "base
 DATA_ENV = "BUNDLE_PRICING_DATA"
 _INPUT_FILES = ("catalog.csv", "model.json", "last_sheet.csv")
 # Widget keys of the what-if controls, kept while another page is shown.
-CONTROL_KEYS = ("target", "bundles", "sensitivity", "cost", "deepest", "floor", "buyers", "pinned", "banned")
+CONTROL_KEYS = ("target", "bundles", "sensitivity", "cost", "deepest", "floor", "buyers", "pinned", "banned",
+                *(f"{key}{suffix}" for key in ("rule_sku", "rule_shared", "rule_gap", "goal_points", "goal_devices",
+                                               "goal_confidence") for suffix in ("", "_on")))
 
 MONEY = st.column_config.NumberColumn(format="%,.0f")
 PERCENT = st.column_config.NumberColumn(format="%.2f%%")

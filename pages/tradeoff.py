@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from pages import goals as goal_panel
 from pages.common import base_problem, pct, require_page, solve
 from pricing.access import Permission
 from pricing.app import WhatIfRun, target_grid, tradeoff_curve
@@ -66,12 +67,20 @@ def render() -> None:
         state.curve = (whatif, sweep(whatif, base, base_key, target_grid(low / 100, high / 100, points,
                                                                           whatif.attach_rate)))
     curve = state.get("curve")
-    if curve is None:
-        return
-    swept, frame = curve
-    if swept != whatif:
-        st.caption("The curve below was drawn for earlier controls; draw it again to update.")
-    draw(swept, frame)
+    if curve is not None:
+        swept, frame = curve
+        if swept != whatif:
+            st.caption("The curve below was drawn for earlier controls; draw it again to update.")
+        draw(swept, frame)
+    st.subheader("Margin against each goal")
+    goal_panel.sweep(lambda goal, level: _solved(base, base_key, whatif.replace(**{goal: level})))
+
+
+def _solved(base, base_key: tuple, whatif):
+    outcome = solve(base, base_key, whatif, st.session_state.get("good_catalog"))
+    if outcome.unreachable is not None:
+        raise outcome.unreachable
+    return outcome.result
 
 
 if __name__ == "__main__":

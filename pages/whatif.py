@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from models.errors import InputError
+from pages import goals as goal_panel
 from pages.common import base_problem, pct, require_page, sentence, solve, store
 from pricing.access import AccessDenied, Identity, Permission
 from pricing.app import WhatIf, WhatIfRun, bundle_table, sheet_files, shares_from_percent
@@ -40,10 +41,12 @@ def controls(base: Problem) -> tuple[dict, list[float], bytes | None, bool]:
         pinned = st.multiselect("SKUs pinned in", active, default=list(s.pinned), format_func=label, key="pinned")
         banned = st.multiselect("SKUs banned", active, default=list(s.banned), format_func=label, key="banned")
         upload = st.file_uploader("Replace the catalog (catalog.csv)", type=["csv"], key="catalog")
+        rules_and_goals = goal_panel.controls(s)
         run = st.form_submit_button("Run", type="primary", width="stretch")
     raw = dict(attach_rate=target / 100, max_bundles=bundles, price_sensitivity=sensitivity,
                cost_change_pct=float(cost), deepest_discount=None if deepest == ladder[-1] else deepest,
-               min_margin=floor / 100, buyers=float(buyers), pinned=tuple(pinned), banned=tuple(banned))
+               min_margin=floor / 100, buyers=float(buyers), pinned=tuple(pinned), banned=tuple(banned),
+               **rules_and_goals)
     return raw, mix, (upload.getvalue() if upload is not None else None), run
 
 
@@ -98,6 +101,7 @@ def headline(good: WhatIfRun) -> None:
             f"{pct(figures['attach_p95'])}, margin {figures['margin_p05']:,.0f} to {figures['margin_p95']:,.0f} "
             f"CNY/month; the target is met with probability {figures['prob_target_met']:.0%}."
         )
+    goal_panel.render(result.goals)
     for warning in offer_warnings(result):
         st.warning(warning)
 

@@ -5,6 +5,7 @@ with the same checks (and messages) as the CLI.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -25,10 +26,12 @@ from pricing.optimizer.optimize import InfeasibleTarget, OptimizationResult, opt
 
 __all__ = [
     "WhatIf", "WhatIfRun", "shares_from_percent", "run_whatif", "sheet_files", "apply_whatif", "problem_with_catalog",
-    "target_grid", "tradeoff_curve",
+    "target_grid", "tradeoff_curve", "goal_tradeoff_curve", "GOAL_SWEEPS",
 ]
 
 _EPS = 1e-9
+RULE_AND_GOAL_KEYS = ("max_bundles_per_sku", "max_shared_skus", "min_price_gap", "margin_rate_points",
+                      "devices_per_buyer", "target_confidence")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,13 @@ class WhatIf:
     pinned: tuple[str, ...] = ()
     banned: tuple[str, ...] = ()
     catalog_digest: str | None = None
+    # Offer rules and goals, as in Settings (None: off).
+    max_bundles_per_sku: int | None = None
+    max_shared_skus: int | None = None
+    min_price_gap: float | None = None
+    margin_rate_points: float | None = None
+    devices_per_buyer: float | None = None
+    target_confidence: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("pinned", "banned"):
@@ -65,7 +75,8 @@ class WhatIf:
         """The controls at the settings' values: no change at all."""
         return cls(attach_rate=settings.attach_rate, max_bundles=settings.max_bundles,
                    min_margin=settings.min_margin, buyers=float(settings.buyers),
-                   pinned=settings.pinned, banned=settings.banned)
+                   pinned=settings.pinned, banned=settings.banned,
+                   **{k: getattr(settings, k) for k in RULE_AND_GOAL_KEYS})
 
     def replace(self, **changes: Any) -> "WhatIf":
         values = asdict(self)
@@ -121,6 +132,8 @@ def apply_whatif(base: Problem, whatif: WhatIf) -> Problem:
         attach_rate=whatif.attach_rate, max_bundles=whatif.max_bundles, min_margin=whatif.min_margin,
         buyers=whatif.buyers, pinned=whatif.pinned, banned=whatif.banned, discounts=ladder,
     )
+    # Settings.replace skips None; here None turns a rule or goal off, so set them directly.
+    settings = dataclasses.replace(settings, **{k: getattr(whatif, k) for k in RULE_AND_GOAL_KEYS})
     model = base.model
     if whatif.price_sensitivity != 1.0:
         model = model.with_price_sensitivity(whatif.price_sensitivity)
@@ -226,3 +239,43 @@ def tradeoff_curve(targets: Sequence[float], solve: Callable[[float], Optimizati
                      "note": "proven optimal" if result.proven_optimal else f"not proven ({result.status.value})"})
     return pd.DataFrame(rows, columns=["target", "attach_rate", "margin", "margin_rate", "proven_optimal",
                                        "reachable", "note"])
+
+
+# Goals the margin can be swept against: (setting, label, unit).
+GOAL_SWEEPS = {
+    "attach_rate": ("attach target", "share of car buyers"),
+    "margin_rate_points": ("IoT gross-margin rate change", "points"),
+    "devices_per_buyer": ("connected devices per car buyer", "devices"),
+}
+
+
+def goal_tradeoff_curve(goal: str, levels: Sequence[float], solve: Callable[[str, float], OptimizationResult],
+                        progress: Callable[[int, float], None] | None = None) -> pd.DataFrame:
+    """Best expected margin (CNY a month) at each required level of one goal.
+
+    ``goal`` is a key of :data:`GOAL_SWEEPS`; ``solve(goal, level)`` returns the optimization with
+    that goal set to ``level`` (the other settings unchanged) or raises
+    :class:`InfeasibleTarget` (its subclass ``GoalsOutOfReach`` for goals other than the attach
+    target). Out-of-reach levels get an empty margin and the reason.
+    """
+    if goal not in GOAL_SWEEPS:
+        raise InputError("goal sweep", f"goal must be one of {', '.join(GOAL_SWEEPS)}, got {goal!r}")
+    rows = []
+    for i, level in enumerate(levels):
+        if progress is not None:
+            progress(i, level)
+        try:
+            result = solve(goal, level)
+        except InfeasibleTarget as exc:
+            rows.append({"goal": goal, "required": level, "reached": None, "margin": None, "margin_rate_points": None,
+                         "proven_optimal": exc.proven, "reachable": False, "note": str(exc)})
+            continue
+        f = result.figures
+        reached = {"attach_rate": f.attach_rate, "margin_rate_points": f.margin_rate_change_points,
+                   "devices_per_buyer": f.devices_per_buyer}[goal]
+        rows.append({"goal": goal, "required": level, "reached": reached, "margin": f.margin,
+                     "margin_rate_points": f.margin_rate_change_points, "proven_optimal": result.proven_optimal,
+                     "reachable": True,
+                     "note": "proven optimal" if result.proven_optimal else f"not proven ({result.status.value})"})
+    return pd.DataFrame(rows, columns=["goal", "required", "reached", "margin", "margin_rate_points",
+                                       "proven_optimal", "reachable", "note"])

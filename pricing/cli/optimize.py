@@ -24,7 +24,7 @@ from pricing.domain.problem import Problem
 from pricing.files.atomic import clear_leftovers
 from pricing.files.run_record import format_summary, summary, write_run
 from pricing.optimizer.budget import command_deadline
-from pricing.optimizer.optimize import InfeasibleTarget, optimize
+from pricing.optimizer.optimize import GoalsOutOfReach, InfeasibleTarget, optimize
 from pricing.optimizer.status import SolveStatus
 
 __all__ = ["add_parser", "run_optimize"]
@@ -49,6 +49,9 @@ def run_optimize(args: argparse.Namespace) -> int:
     _check_out(args.out)
     try:
         result = optimize(problem)
+    except GoalsOutOfReach as exc:
+        print(f"goal unreachable: {exc}", file=sys.stderr)
+        return EXIT_TARGET_UNREACHABLE
     except InfeasibleTarget as exc:
         print(f"target unreachable: {exc}", file=sys.stderr)
         return EXIT_TARGET_UNREACHABLE

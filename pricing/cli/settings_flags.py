@@ -38,13 +38,23 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--rounding", choices=("none", "charm"))
     g.add_argument("--min-margin", type=float, help="(price - cost) / price, at least")
     g.add_argument("--max-change", type=float, help="largest move against the last approved price")
+    g.add_argument("--max-bundles-per-sku", type=int, help="offer rule: bundles that may hold one SKU, at most")
+    g.add_argument("--max-shared-skus", type=int, help="offer rule: SKUs two bundles may share, at most")
+    g.add_argument("--min-price-gap", type=float,
+                   help="offer rule: two bundle prices differ by at least this share of the lower; 0 turns it off")
+    g.add_argument("--margin-rate-points", type=float,
+                   help="goal: IoT gross-margin rate at least the no-bundle rate plus this many points")
+    g.add_argument("--devices-per-buyer", type=float, help="goal: connected devices per car buyer, at least")
+    g.add_argument("--target-confidence", type=float,
+                   help="goal: probability (e.g. 0.9) that the target and goals hold under the fit's uncertainty")
     g.add_argument("--time-limit", type=float, help="seconds for the whole command (reading, candidates, pruning, solves)")
     g.add_argument("--rel-gap", type=float, help="proven relative gap")
 
 
 _SETTING_KEYS = ("attach_rate", "max_bundles", "buyers", "min_items", "max_items", "required_zones",
                  "one_per_category", "pinned", "banned", "discounts", "rounding", "min_margin", "max_change",
-                 "time_limit", "rel_gap")
+                 "time_limit", "rel_gap", "max_bundles_per_sku", "max_shared_skus", "min_price_gap",
+                 "margin_rate_points", "devices_per_buyer", "target_confidence")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -25,16 +25,21 @@ ROUNDINGS = ("none", "charm")
 
 # TOML section of each setting; the spec's file layout.
 _SECTIONS: dict[str, tuple[str, ...]] = {
-    "offer": ("max_bundles", "min_items", "max_items", "required_zones", "one_per_category", "pinned", "banned"),
-    "price": ("discounts", "rounding", "min_margin", "max_change"),
+    "offer": ("max_bundles", "min_items", "max_items", "required_zones", "one_per_category", "pinned", "banned",
+              "max_bundles_per_sku", "max_shared_skus"),
+    "price": ("discounts", "rounding", "min_margin", "max_change", "min_price_gap"),
     "target": ("attach_rate",),
+    "goals": ("margin_rate_points", "devices_per_buyer", "target_confidence"),
     "market": ("buyers",),
     "solver": ("time_limit", "rel_gap"),
 }
 # Keys a settings file may leave out (they default to "none"). Every other key must be there:
 # a file cut short at a line boundary is still valid TOML, and silently running it on defaults
 # would price with settings nobody chose.
-_OPTIONAL_KEYS = frozenset({"pinned", "banned"})
+# pinned and banned may be left out, and so may the keys added after the spec's first version (offer
+# rules and goals), so that a settings file written before them still reads (with their defaults).
+_OPTIONAL_KEYS = frozenset({"pinned", "banned", "max_bundles_per_sku", "max_shared_skus", "min_price_gap",
+                            "margin_rate_points", "devices_per_buyer", "target_confidence"})
 
 # Documented ranges (README, "Input limits"); wide for real use, narrow enough to keep the
 # candidate count, the solver and the arithmetic sane.
@@ -57,6 +62,14 @@ class Settings:
     as a whole sets it to the wall-clock time (``time.time()``, seconds) by which the solver
     must stop, so that candidates, pruning and every solve share one budget
     (:func:`pricing.optimizer.budget.solve_deadline`). ``None``: each solve gets ``time_limit``.
+
+    Offer rules (``None``: off): ``max_bundles_per_sku`` bundles at most hold any one SKU;
+    ``max_shared_skus`` SKUs at most are common to any two bundles; ``min_price_gap``: any two
+    bundle prices differ by at least this share of the lower one. Goals (``None``: off):
+    ``margin_rate_points``: IoT gross-margin rate with the offer at least the no-bundle rate plus
+    this many points; ``devices_per_buyer``: connected devices per car buyer at least this;
+    ``target_confidence``: the attach target and the goals hold with at least this probability
+    under the fitted coefficient uncertainty.
     """
 
     max_bundles: int = 5
@@ -74,6 +87,12 @@ class Settings:
     buyers: float = 28000
     time_limit: float = 60.0
     rel_gap: float = 1e-4
+    max_bundles_per_sku: int | None = None
+    max_shared_skus: int | None = None
+    min_price_gap: float | None = None
+    margin_rate_points: float | None = None
+    devices_per_buyer: float | None = None
+    target_confidence: float | None = None
     source: str = field(default="settings", compare=False)
     deadline: float | None = field(default=None, compare=False, repr=False)
 
@@ -139,9 +158,34 @@ class Settings:
             for sku in getattr(self, key):
                 if not isinstance(sku, str) or not sku.strip() or len(sku) > MAX_TEXT:
                     self._fail(key, f"must be a list of SKUs (text of 1 to {MAX_TEXT} characters), got {quote(sku)}")
+        self._validate_rules_and_goals(integer, number)
         overlap = set(self.pinned) & set(self.banned)
         if overlap:
             self._fail("pinned", f"SKU(s) {quote(', '.join(sorted(overlap)))} cannot be both pinned and banned")
+
+    def _validate_rules_and_goals(self, integer, number) -> None:
+        """The optional keys: checked only when set."""
+        if self.max_bundles_per_sku is not None:
+            integer("max_bundles_per_sku", 1, MAX_BUNDLES)
+        if self.max_shared_skus is not None:
+            integer("max_shared_skus", 0, MAX_ITEMS)
+        if self.min_price_gap is not None:
+            number("min_price_gap", 0.0, 1.0, high_open=True)
+        if self.margin_rate_points is not None:
+            number("margin_rate_points", -100.0, 100.0)
+        if self.devices_per_buyer is not None:
+            number("devices_per_buyer", 0.0, 1000.0)
+        if self.target_confidence is not None:
+            number("target_confidence", 0.0, 1.0, low_open=True, high_open=True)
+
+    @property
+    def has_offer_rules(self) -> bool:
+        """True when a rule can bind bundles of an offer to each other: a SKU cap below the
+        bundle count, a shared-SKU cap below ``max_items - 1`` (two distinct sets share at most
+        that many), or a price gap above 0."""
+        return ((self.max_bundles_per_sku is not None and self.max_bundles_per_sku < self.max_bundles)
+                or (self.max_shared_skus is not None and self.max_shared_skus < self.max_items - 1)
+                or (self.min_price_gap is not None and self.min_price_gap > 0))
 
     # -- construction -----------------------------------------------------------------------
     def replace(self, **changes: Any) -> "Settings":

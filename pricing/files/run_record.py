@@ -20,8 +20,8 @@ from pricing.files.finance_rows import MarketResult, RunInfo
 from pricing.files.sheet import PriceSheet
 from pricing.files.workbook import write_finance_workbook
 
-__all__ = ["summary", "offer_warnings", "run_record", "write_run", "write_workbook", "format_summary", "OUTPUT_FILES",
-           "DEFAULT_MARKET"]
+__all__ = ["summary", "offer_warnings", "goal_lines", "run_record", "write_run", "write_workbook", "format_summary",
+           "OUTPUT_FILES", "DEFAULT_MARKET"]
 
 OUTPUT_FILES = ("price_sheet.csv", "price_sheet.xlsx", "run.json")
 # What the workbook calls the market of a one-off optimize run, whose run.json names none.
@@ -48,6 +48,9 @@ def summary(result: OptimizationResult) -> dict[str, Any]:
     f = result.figures
     s = result.problem.settings
     bands = offer_bands(result.problem.model, result.problem.catalog, result.offer, f.buyers, s.attach_rate) or {}
+    if "prob_target_met" in result.goals:
+        # Measured on 2,000 fresh draws, every goal at once (the band's 500 draws check attach only).
+        bands["prob_target_met"] = result.goals["prob_target_met"]
     return {
         "status": result.status.value,
         "proven_optimal": result.proven_optimal,
@@ -67,7 +70,20 @@ def summary(result: OptimizationResult) -> dict[str, Any]:
         "baseline_devices_per_buyer": f.baseline_devices,
         "buyers": f.buyers,
         **{k: v for k, v in bands.items() if k != "draws"},
+        **_goal_summary(result.goals),
     }
+
+
+def _goal_summary(goals: dict[str, Any]) -> dict[str, Any]:
+    """Flat summary entries for the goals other than the attach target, and the confidence asked."""
+    out: dict[str, Any] = {}
+    for name in ("margin_rate_points", "devices_per_buyer"):
+        for key, value in (goals.get(name) or {}).items():
+            out[f"goal_{name}_{key}"] = value
+    if goals.get("target_confidence"):
+        out["target_confidence"] = goals["target_confidence"]
+        out["scenario_draws"] = goals.get("scenario_draws")
+    return out
 
 
 def _finite_or_none(value: float | None) -> float | None:
@@ -97,6 +113,7 @@ def run_record(result: OptimizationResult, extra_inputs: dict[str, Path] | None 
         "attach_by_segment": dict(zip(f.segment_names, map(float, f.attach_by_segment))),
         "segment_shares": dict(zip(f.segment_names, map(float, f.shares))),
         "settings": result.problem.settings.to_dict(),
+        "goals": result.goals,
         "warnings": offer_warnings(result),
         "diagnostics": result.diagnostics,
         "inputs": input_hashes(result.problem.data_dir, extra_inputs),
@@ -111,6 +128,25 @@ def write_workbook(path: Path, result: OptimizationResult, record: dict[str, Any
     """The finance workbook of one solve (one market, draft) at ``path``: ``price_sheet.xlsx``."""
     market = MarketResult.from_result(str(record.get("market") or DEFAULT_MARKET), result, record)
     write_finance_workbook(Path(path), [market], RunInfo.from_record(record, run_by=run_by), ApprovalState())
+
+
+def goal_lines(result: OptimizationResult) -> list[str]:
+    """One line per goal other than the attach target: required, reached, binding, probability."""
+    out = []
+    labels = {"margin_rate_points": ("IoT gross-margin rate goal", "{:+.2f} points"),
+              "devices_per_buyer": ("Devices per car buyer goal", "{:.3f}")}
+    for name, (label, fmt) in labels.items():
+        goal = result.goals.get(name)
+        if goal:
+            prob = f", met in {goal['probability_met']:.0%} of draws" if "probability_met" in goal else ""
+            out.append(f"{label}: {fmt.format(goal['reached'])} (required {fmt.format(goal['required'])}"
+                       f"{', binding' if goal['binds'] else ''}{prob})")
+    if result.goals.get("target_confidence"):
+        out.append(f"Confidence asked: {result.goals['target_confidence']:.0%}; every goal met together in "
+                   f"{result.goals.get('prob_target_met', float('nan')):.1%} of "
+                   f"{result.goals.get('probability_draws', 0):,} fresh draws "
+                   f"(imposed in {result.goals.get('scenario_draws', 0)} draws)")
+    return out
 
 
 def write_run(result: OptimizationResult, out_dir: Path, extra_inputs: dict[str, Path] | None = None,
@@ -161,6 +197,7 @@ def format_summary(result: OptimizationResult, headline: dict[str, Any] | None =
         lines.insert(2, f"  90% band from the demand fit: attach {s['attach_p05']:.2%} to {s['attach_p95']:.2%}, "
                         f"margin {s['margin_p05']:,.0f} to {s['margin_p95']:,.0f} CNY; "
                         f"P(target met) {s['prob_target_met']:.0%}")
+    lines[2:2] = goal_lines(result)
     for warning in offer_warnings(result):
         lines.append(f"Warning: {warning}")
     d = result.diagnostics

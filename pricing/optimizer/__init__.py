@@ -4,10 +4,13 @@ The pipeline, one module a step: ``candidates`` (every composition and ladder pr
 allow), ``pruning`` (safe dominance: drops only what no optimum needs), ``incumbent`` (a good offer
 to start from), ``milp`` (the mixed-integer program, solved by HiGHS through PuLP), ``status`` (the
 solver's own status and gap, mapped in one table) and ``optimize`` (the call that runs them).
+``goals``, ``offer_rules`` and ``milp_goals`` add the company's goals, the offer rules and
+coefficient draws as rows; ``swap_safety`` says when the pruning stays safe under them; ``space``
+and ``pool`` hold one problem's search space and one solve over a pool of candidates.
 May import ``pricing.domain`` and ``models``; never files, the app, runs or the command line.
 """
 
-from pricing.optimizer.optimize import InfeasibleTarget, OptimizationResult, max_attach_rate, optimize
+from pricing.optimizer.optimize import GoalsOutOfReach, InfeasibleTarget, OptimizationResult, max_attach_rate, optimize
 from pricing.optimizer.status import SolveStatus
 
-__all__ = ["InfeasibleTarget", "OptimizationResult", "max_attach_rate", "optimize", "SolveStatus"]
+__all__ = ["GoalsOutOfReach", "InfeasibleTarget", "OptimizationResult", "max_attach_rate", "optimize", "SolveStatus"]

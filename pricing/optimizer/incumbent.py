@@ -12,15 +12,22 @@ __all__ = ["local_search", "lagrangian_search"]
 
 
 def _score(numer: np.ndarray, denom: np.ndarray, covered: np.ndarray, shares: np.ndarray, target: float,
-           all_pins: int, penalty: float) -> np.ndarray:
-    """Margin per buyer, less a penalty for attach shortfall and for each pinned SKU left out.
+           all_pins: int, penalty: float, goal_numer: np.ndarray | None = None,
+           goal_levels: np.ndarray | None = None) -> np.ndarray:
+    """Margin per buyer, less a penalty for attach (and goal) shortfall and for each pinned SKU left out.
 
-    ``numer``/``denom`` have shape (options, segments): ``sum v m`` and ``1 + sum v``.
+    ``numer``/``denom`` have shape (options, segments): ``sum v m`` and ``1 + sum v``;
+    ``goal_numer`` (options, segments, goals) ``sum v g`` of each goal's per-sale weight ``g``
+    scaled to at most 1 in size, and ``goal_levels`` (goals,) their levels on that scale.
     """
     margin = (numer / denom) @ shares
     attach = (1.0 - 1.0 / denom) @ shares
     missing = np.array([bin(int(all_pins) & ~int(c)).count("1") for c in np.atleast_1d(covered)])
-    return margin - penalty * (np.maximum(target - attach, 0.0) * 100.0 + missing)
+    shortfall = np.maximum(target - attach, 0.0)
+    if goal_numer is not None and goal_levels is not None and len(goal_levels):
+        reached = np.einsum("osg,s->og", goal_numer / denom[:, :, None], shares)
+        shortfall = shortfall + np.maximum(goal_levels[None, :] - reached, 0.0).sum(axis=1)
+    return margin - penalty * (shortfall * 100.0 + missing)
 
 
 def local_search(
@@ -35,6 +42,8 @@ def local_search(
     *,
     start: list[int] | None = None,
     max_rounds: int = 100,
+    compatible=None,
+    goals: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[int]:
     """Candidates of a good offer: at most ``max_bundles``, distinct sets, attach >= target if it can.
 
@@ -46,6 +55,10 @@ def local_search(
     shares : (segments,) segment shares.
 
     start : an offer to improve instead of building one greedily from nothing.
+    compatible : optional ``f(members) -> (candidates,) mask`` of the candidates the offer rules
+        let join ``members``.
+    goals : optional ``(weights (candidates, goals), levels (goals,))`` of goals other than the
+        attach target, whose shortfall is penalised like the target's.
 
     Returns
     -------
@@ -53,7 +66,8 @@ def local_search(
     """
     if attraction.shape[0] == 0:
         return []
-    search = _SwapSearch(attraction, margin, set_id, pin_mask, shares, max_bundles, target, all_pins)
+    search = _SwapSearch(attraction, margin, set_id, pin_mask, shares, max_bundles, target, all_pins,
+                         compatible, goals)
     chosen, current = search.greedy(list(start or []))
     for _ in range(max_rounds):
         moves = search.moves(chosen)
@@ -70,11 +84,18 @@ class _SwapSearch:
     """Scores of offers and of one-candidate changes to them (see :func:`_score`)."""
 
     def __init__(self, attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pin_mask: np.ndarray,
-                 shares: np.ndarray, max_bundles: int, target: float, all_pins: int) -> None:
+                 shares: np.ndarray, max_bundles: int, target: float, all_pins: int, compatible=None,
+                 goals: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.attraction, self.set_id, self.pin_mask, self.shares = attraction, set_id, pin_mask, shares
         self.max_bundles, self.target, self.all_pins = max_bundles, target, all_pins
+        self.compatible = compatible
         self.vm = attraction * margin[:, None]
         self.penalty = 10.0 * max(float(np.abs(margin).max()), 1.0)
+        self.vg, self.goal_levels = None, None
+        if goals is not None and goals[0].shape[1]:
+            scale = np.maximum(np.abs(goals[0]).max(axis=0), 1e-12)
+            self.vg = attraction[:, :, None] * (goals[0] / scale)[:, None, :]
+            self.goal_levels = goals[1] / scale
 
     def totals(self, members: list[int]) -> tuple[np.ndarray, np.ndarray, int]:
         n_seg = self.attraction.shape[1]
@@ -85,23 +106,35 @@ class _SwapSearch:
             covered |= int(self.pin_mask[c])
         return numer, denom, covered
 
+    def goal_totals(self, members: list[int]) -> np.ndarray | None:
+        """(segments, goals) ``sum v g`` of the offer, or ``None`` with no goal."""
+        if self.vg is None:
+            return None
+        return self.vg[members].sum(axis=0) if members else np.zeros(self.vg.shape[1:])
+
     def best_addition(self, members: list[int]) -> tuple[float, int]:
         """Score of the best offer ``members + [c]`` over candidates ``c`` of sets not yet used."""
         numer, denom, covered = self.totals(members)
         used = set(self.set_id[members].tolist())
         allowed = ~np.isin(self.set_id, list(used)) if used else np.ones(len(self.set_id), dtype=bool)
+        if self.compatible is not None:
+            allowed &= self.compatible(members)
         if not allowed.any():
             return -np.inf, -1
         idx = np.flatnonzero(allowed)
+        goal = self.goal_totals(members)
         scores = _score(numer[None, :] + self.vm[idx], denom[None, :] + self.attraction[idx],
-                        covered | self.pin_mask[idx], self.shares, self.target, self.all_pins, self.penalty)
+                        covered | self.pin_mask[idx], self.shares, self.target, self.all_pins, self.penalty,
+                        None if goal is None else goal[None] + self.vg[idx], self.goal_levels)
         k = int(np.argmax(scores))
         return float(scores[k]), int(idx[k])
 
     def value(self, members: list[int]) -> float:
         numer, denom, covered = self.totals(members)
+        goal = self.goal_totals(members)
         return float(_score(numer[None, :], denom[None, :], np.array([covered]), self.shares, self.target,
-                            self.all_pins, self.penalty)[0])
+                            self.all_pins, self.penalty, None if goal is None else goal[None],
+                            self.goal_levels)[0])
 
     def greedy(self, chosen: list[int]) -> tuple[list[int], float]:
         """Add the best candidate while the score improves and room is left."""
@@ -142,6 +175,8 @@ def lagrangian_search(
     all_pins: int = 0,
     *,
     steps: int = 12,
+    compatible=None,
+    goals: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[list[int]]:
     """Offers near the attach target from a price on attach: search ``margin + lam`` unconstrained.
 
@@ -159,7 +194,8 @@ def lagrangian_search(
         return float((1.0 - 1.0 / (1.0 + v.sum(axis=0))) @ shares)
 
     def solve_at(lam: float) -> list[int]:
-        return local_search(attraction, margin + lam, set_id, pin_mask, shares, max_bundles, 0.0, all_pins)
+        return local_search(attraction, margin + lam, set_id, pin_mask, shares, max_bundles, 0.0, all_pins,
+                            compatible=compatible, goals=goals)
 
     low_lam, high_lam = 0.0, 3.0 * max(float(np.abs(margin).max()), 1.0)
     below, above = solve_at(low_lam), solve_at(high_lam)
@@ -175,5 +211,5 @@ def lagrangian_search(
                 low_lam, below = lam, offer
     for seed in (below, above):
         found.append(local_search(attraction, margin, set_id, pin_mask, shares, max_bundles, target, all_pins,
-                                  start=seed))
+                                  start=seed, compatible=compatible, goals=goals))
     return found

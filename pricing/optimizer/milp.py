@@ -24,6 +24,9 @@ import pulp
 
 from models import mnl
 from pricing.optimizer.conic_cuts import OuterCuts
+from pricing.optimizer.goals import Goal
+from pricing.optimizer.milp_goals import GoalRuleRows
+from pricing.optimizer.offer_rules import OfferRules
 from pricing.optimizer.pruning import per_set_max
 from pricing.optimizer.status import SolveStatus, status_from_highs
 
@@ -75,7 +78,7 @@ def _expr(pairs) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(pairs)
 
 
-class OfferMilp:
+class OfferMilp(GoalRuleRows):
     """The offer-selection MILP for one set of candidates.
 
     Parameters
@@ -90,11 +93,17 @@ class OfferMilp:
     objective : ``"margin"`` (expected incremental margin per buyer) or ``"attach"``.
     no_bundle_bounds : optional (low, high) arrays over segments, bounds on ``x0_s`` known to
         hold for every offer worth finding (see :meth:`tightened_bounds`).
+    goals : goals other than the attach target, imposed under the model's coefficients.
+    rules : offer rules (SKU use, shared SKUs, price gap), or ``None``.
+    draws : optional (draws, candidates, segments) attractions under coefficient draws; every
+        goal of ``draw_goals`` (the attach target included) is imposed in each draw.
     """
 
     def __init__(self, attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pin_mask: np.ndarray,
                  shares: np.ndarray, max_bundles: int, target: float, all_pins: int = 0, objective: str = "margin",
-                 no_bundle_bounds: tuple[np.ndarray, np.ndarray] | None = None):
+                 no_bundle_bounds: tuple[np.ndarray, np.ndarray] | None = None, goals: Sequence[Goal] = (),
+                 rules: OfferRules | None = None, draws: np.ndarray | None = None,
+                 draw_goals: Sequence[Goal] = ()):
         self.attraction = np.asarray(attraction, float)
         self.margin = np.asarray(margin, float)
         self.set_id = np.asarray(set_id)
@@ -104,6 +113,7 @@ class OfferMilp:
         self.target = float(target) if objective == "margin" else 0.0
         self.all_pins = int(all_pins)
         self.objective = objective
+        self.goals, self.rules, self.draws, self.draw_goals = tuple(goals), rules, draws, tuple(draw_goals)
         start = time.perf_counter()
         self.x0_low, self.x0_high = self._rule_bounds()
         if no_bundle_bounds is not None:
@@ -151,6 +161,9 @@ class OfferMilp:
                                   float(self.max_bundles))
         self._add_one_price_rows(prob)
         self._add_target_and_pin_rows(prob)
+        self._add_goal_rows(prob)
+        self._add_offer_rule_rows(prob)
+        self._add_draw_rows(prob)
         self.problem = prob
 
     def _add_variables(self, prob: pulp.LpProblem) -> None:
@@ -288,7 +301,7 @@ class OfferMilp:
         values += [(self.z[c], 1.0) for c in chosen]
         values += [(self.alpha[s], float((1.0 - x0[s]) / self.sigma[s])) for s in range(len(x0))]
         values += [(self.t[c][s], float(x0[s])) for c in chosen for s in range(len(x0))]
-        return values
+        return values + self._draw_start_values(chosen)
 
     # -- relaxation: guidance and bound tightening --------------------------------------------
     def _relaxation(self) -> highspy.Highs:

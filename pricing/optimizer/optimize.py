@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from models import mnl
-from pricing.optimizer.budget import solve_deadline
+from models.errors import InputError
 from pricing.optimizer.candidates import Candidates, build_candidates
-from pricing.optimizer.conic_cuts import OuterCuts, separate_conic_cuts
-from pricing.optimizer.incumbent import lagrangian_search, local_search
-from pricing.optimizer.milp import OfferMilp
+from pricing.optimizer.pool import CUT_ROUNDS, Pool, Solved, reduce_candidates, solve_pool
 from pricing.domain.offer import Bundle, Offer, OfferFigures, evaluate_offer
 from pricing.domain.problem import Problem
-from pricing.optimizer.ordering import dominance_pairs
-from pricing.optimizer.pruning import dominated, segment_margin_bounds
+from pricing.optimizer.space import GoalReach, Space
 from pricing.optimizer.status import SolveStatus
 
-__all__ = ["optimize", "OptimizationResult", "InfeasibleTarget", "max_attach_rate"]
+__all__ = ["optimize", "OptimizationResult", "InfeasibleTarget", "GoalsOutOfReach", "max_attach_rate"]
+
+# Scenario counts tried in turn for target_confidence, the draws each check takes, and seeds
+# kept apart so the reported probability is measured on draws the choice never saw.
+SCENARIO_DRAWS = (20, 40, 80, 160)
+CHECK_DRAWS = 2000
+_SCENARIO_SEED, _CALIBRATION_SEED, _REPORT_SEED = 101, 202, 303
+# How close to its required value a goal is called binding (active at the optimum), in its unit.
+_BINDS = {"attach_rate": 1e-3, "margin_rate_points": 0.05, "devices_per_buyer": 1e-3}
 
 # Slack (share of buyers) allowed on the attach target when re-checking an answer exactly: the
 # solver works to a feasibility tolerance of 1e-7.
@@ -62,218 +64,15 @@ class OptimizationResult:
     bound: float | None
     gap: float | None
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    goals: dict[str, Any] = field(default_factory=dict)
 
     @property
     def proven_optimal(self) -> bool:
         return self.status.proven_optimal
 
 
-def _reduce(cands: Candidates, shares: np.ndarray, max_bundles: int, objective: str) -> np.ndarray:
-    """Indices of the candidates left after safe dominance pruning."""
-    if len(cands) == 0:
-        return np.arange(0)
-    if objective == "attach":
-        score = cands.attraction @ shares
-    else:
-        bounds = segment_margin_bounds(cands.attraction, cands.margin, cands.set_id, cands.n_sets, max_bundles)
-        score = (cands.attraction * (cands.margin[:, None] - bounds[None, :])) @ shares
-    drop = dominated(cands.attraction, cands.margin, cands.set_id, cands.pin_mask, max_bundles, shares, score,
-                     objective=objective)
-    return np.flatnonzero(~drop)
-
-
 def _all_pins(problem: Problem) -> int:
     return (1 << len(problem.settings.pinned)) - 1
-
-
-@dataclass(frozen=True)
-class _Solved:
-    """An answer over the pruned candidates: positions chosen, status, bound (per buyer)."""
-
-    chosen: list[int]
-    status: SolveStatus
-    value: float
-    bound: float | None
-    nodes: int
-    incumbent: float | None
-    seconds: dict[str, float] = field(default_factory=dict)
-
-
-def _value(attraction: np.ndarray, weight: np.ndarray, shares: np.ndarray) -> float:
-    """Exact objective per buyer: ``sum_s w_s sum_b P_s(b) weight_b`` (rows = bundles offered)."""
-    return float(mnl.margin_per_buyer(mnl.choice_probabilities(attraction), shares, weight)) if len(weight) else 0.0
-
-
-def _feasible(attraction: np.ndarray, shares: np.ndarray, target: float, pins: np.ndarray, all_pins: int) -> bool:
-    """Every pinned SKU held and the attach target met, exactly."""
-    covered = 0
-    for p in pins:
-        covered |= int(p)
-    if covered & all_pins != all_pins:
-        return False
-    if len(attraction) == 0:
-        return target <= 0
-    return float(mnl.attach_rate(mnl.choice_probabilities(attraction), shares)) >= target
-
-
-@dataclass(frozen=True)
-class _Pool:
-    """The pruned candidates of one solve and how an offer of them is judged, exactly."""
-
-    attraction: np.ndarray
-    margin: np.ndarray
-    set_id: np.ndarray
-    pins: np.ndarray
-    shares: np.ndarray
-    settings: Any
-    all_pins: int
-    objective: str
-    ordering: bool = True  # add the dominance ordering rows (margin objective)
-
-    @property
-    def target(self) -> float:
-        return self.settings.attach_rate if self.objective == "margin" else 0.0
-
-    @property
-    def weight(self) -> np.ndarray:
-        return self.margin if self.objective == "margin" else np.ones(len(self.margin))
-
-    def milp(self, bounds=None) -> OfferMilp:
-        milp = OfferMilp(self.attraction, self.margin, self.set_id, self.pins, self.shares,
-                         self.settings.max_bundles, self.target, self.all_pins, self.objective, bounds)
-        if self.objective == "margin" and self.ordering:
-            milp.add_dominance_rows(self.dominance)
-        return milp
-
-    @functools.cached_property
-    def dominance(self) -> np.ndarray:
-        """(dominated, dominator) pairs for the MILP's ordering rows (margin objective only:
-        the swap must strictly gain or break a tie by index)."""
-        return dominance_pairs(self.attraction, self.margin, self.set_id, self.pins, self.settings.max_bundles,
-                               self.shares)
-
-    def good(self, option) -> bool:
-        return _feasible(self.attraction[option], self.shares, self.target, self.pins[option], self.all_pins)
-
-    def value(self, option) -> float:
-        return _value(self.attraction[option], self.weight[option], self.shares)
-
-    def incumbent(self) -> list[int] | None:
-        """The best feasible offer of the swap searches (plain, and with a price on attach rate
-        bisected to the target), or ``None``."""
-        args = (self.attraction, self.weight, self.set_id, self.pins, self.shares, self.settings.max_bundles,
-                self.target, self.all_pins)
-        options = [local_search(*args)]
-        if self.target > 0:
-            options += lagrangian_search(*args)
-        feasible = [list(o) for o in options if self.good(o)]
-        return max(feasible, key=self.value) if feasible else None
-
-
-# Rounds of conic tangent cuts at the root (docs/formulation.md section 3). Each round is one
-# warm-started LP; they stop early once the bound stops moving.
-CUT_ROUNDS = 8
-
-
-def _solve(pool: _Pool, *, rounds: int = 1, cut_rounds: int = CUT_ROUNDS) -> _Solved:
-    """Incumbent, bound tightening and conic cuts, then the MILP; the answer is the better of
-    incumbent and solver, both evaluated exactly.
-
-    1. Swap searches give an incumbent (:meth:`_Pool.incumbent`).
-    2. Each ``x0_s`` is bounded over the relaxation with ``objective >= incumbent``; the model is
-       rebuilt with those bounds (tighter McCormick rows). If that relaxation is empty, nothing
-       beats the incumbent and it is proven optimal.
-    3. Tangent cuts of each segment's conic relations are added in rounds at the root.
-    4. The full MILP starts from the incumbent within what is left of the time limit.
-    """
-    settings = pool.settings
-    deadline = solve_deadline(settings)
-    clock = time.perf_counter()
-    seconds: dict[str, float] = {}
-    incumbent = pool.incumbent()
-    seconds["incumbent_seconds"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    milp = _tightened(pool, incumbent, rounds, deadline)
-    if milp is None:  # the relaxation cannot beat the incumbent: it is optimal
-        best = pool.value(incumbent)
-        seconds["tightening_seconds"] = time.perf_counter() - clock
-        return _Solved(incumbent, SolveStatus.OPTIMAL, best, best, 0, best, seconds)
-    milp, cuts = _cut(pool, milp, None, cut_rounds, deadline)
-    seconds["tightening_seconds"] = time.perf_counter() - clock
-    root = cuts.root_bounds[-1] if cuts is not None and cuts.root_bounds else (
-        milp.relaxation_bound() if len(pool.margin) else None)
-    seconds["root_bound"] = float("nan") if root is None else root
-    seconds["conic_cuts"] = 0 if cuts is None else len(cuts)
-
-    clock = time.perf_counter()
-    result = milp.solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
-    if result.status is SolveStatus.INFEASIBLE and incumbent is not None:
-        # The incumbent lies inside the tightened bounds, so "infeasible" there is numerical
-        # trouble, not a proof: solve the model with the rules' bounds instead.
-        result = pool.milp().solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
-    seconds["milp_seconds"] = time.perf_counter() - clock
-    if result.bound is None and root is not None and result.status in (SolveStatus.TIME_LIMIT,
-                                                                       SolveStatus.NO_SOLUTION):
-        # Stopped before HiGHS had a bound: the root LP's bound still holds (for every offer
-        # better than the incumbent, which lies inside the tightened bounds).
-        result = dataclasses.replace(result, bound=root)
-    return _settle(pool, result, incumbent, seconds)
-
-
-def _tightened(pool: _Pool, incumbent: list[int] | None, rounds: int, deadline: float) -> OfferMilp | None:
-    """The model rebuilt with ``x0`` bounds tightened against the incumbent (``rounds`` times, none
-    started after ``deadline``); ``None`` when no point of the relaxation beats the incumbent.
-
-    Cutting before tightening as well gave a slightly better root for about 20% more time on the
-    shipped and RS2 instances (docs/formulation.md), so the cuts come after."""
-    milp = pool.milp()
-    if incumbent is None or not len(pool.margin):
-        return milp
-    for _ in range(rounds):
-        if time.perf_counter() > deadline:
-            break
-        bounds = milp.tightened_bounds(pool.value(incumbent), deadline)
-        if bounds is None:
-            return None
-        milp = pool.milp(bounds)
-    return milp
-
-
-def _cut(pool: _Pool, milp: OfferMilp, cuts: OuterCuts | None, cut_rounds: int,
-         deadline: float) -> tuple[OfferMilp, OuterCuts | None]:
-    """``milp`` with the cuts known so far plus up to ``cut_rounds`` new rounds of them (none
-    started after ``deadline``, a ``time.perf_counter()`` value)."""
-    if not cut_rounds or not len(pool.margin):
-        return milp, cuts
-    cuts = separate_conic_cuts(milp, rounds=cut_rounds, cuts=cuts, deadline=deadline)
-    milp.add_outer_approximation_cuts(cuts)
-    return milp, cuts
-
-
-def _settle(pool: _Pool, result, incumbent: list[int] | None, seconds: dict[str, float]) -> _Solved:
-    """The better of the solver's answer and the incumbent, with a status and bound that say only
-    what was proven."""
-    answers = ([list(result.chosen)] if result.chosen and pool.good(list(result.chosen)) else []) + \
-        ([incumbent] if incumbent is not None else [])
-    status = result.status
-    if not answers:
-        if status is SolveStatus.OPTIMAL and pool.target <= 0 and not pool.all_pins:
-            return _Solved([], SolveStatus.OPTIMAL, 0.0, result.bound, result.nodes, None, seconds)
-        return _Solved([], SolveStatus.INFEASIBLE if status is SolveStatus.INFEASIBLE else SolveStatus.NO_SOLUTION,
-                       0.0, result.bound, result.nodes, None, seconds)
-    chosen = max(answers, key=pool.value)
-    best = pool.value(chosen)
-    if status is SolveStatus.INFEASIBLE:
-        status, bound = SolveStatus.ERROR, None  # the solver contradicts a feasible offer
-    elif status is SolveStatus.OPTIMAL and result.bound is None:
-        bound = best  # HiGHS proved optimality without a finite dual bound (solved in presolve)
-    else:
-        bound = None if result.bound is None else max(result.bound, best)
-        if status is SolveStatus.NO_SOLUTION:
-            status = SolveStatus.TIME_LIMIT
-    return _Solved(chosen, status, best, bound, result.nodes, None if incumbent is None else pool.value(incumbent),
-                   seconds)
 
 
 def max_attach_rate(problem: Problem, cands: Candidates | None = None) -> tuple[float, bool]:
@@ -282,19 +81,50 @@ def max_attach_rate(problem: Problem, cands: Candidates | None = None) -> tuple[
     cands = cands if cands is not None else build_candidates(problem.catalog, problem.model, settings, problem.last_prices)
     if len(cands) == 0:
         return 0.0, True
-    shares = problem.model.shares
-    keep = _reduce(cands, shares, settings.max_bundles, "attach")
-    set_id = cands.set_id[keep]
-    solved = _solve(_Pool(cands.attraction[keep], cands.margin[keep], set_id, cands.pin_mask[set_id], shares,
-                          settings, _all_pins(problem), "attach"))
-    if not solved.chosen:
-        return 0.0, solved.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
-    gap = (solved.bound - solved.value) / max(solved.value, 1e-12) if solved.bound is not None else np.inf
-    return solved.value, solved.status is SolveStatus.OPTIMAL and gap <= settings.rel_gap
+    return Space.of(problem, cands).best_attach()
+
+
+class GoalsOutOfReach(InfeasibleTarget):
+    """The attach target is reachable but a goal (or the goals together) is not.
+
+    ``reach`` holds, for each goal other than the attach target, the best value the offer rules
+    and the attach target allow; ``lines`` the sentences said to the user.
+    """
+
+    def __init__(self, target: float, best_attach: float, reach: list[GoalReach], confidence: float | None):
+        self.reach = reach
+        lines = []
+        for r in reach:
+            if r.best < r.required:
+                lines.append(_out_of_reach_line(r, target))
+        if not lines:
+            alone = "; ".join(f"{_label(r.name)} alone can reach {_shown(r.name, r.best)}" for r in reach)
+            lines.append("the goals conflict: each is reachable on its own but no offer meets them all"
+                         + (f" with probability {confidence:.0%}" if confidence else "") + (f" ({alone})" if alone else ""))
+        self.lines = lines
+        InfeasibleTarget.__init__(self, target, best_attach)
+        Exception.__init__(self, "; ".join(lines))
+
+
+def _label(name: str) -> str:
+    return {"margin_rate_points": "the margin-rate goal", "devices_per_buyer": "the devices goal"}.get(name, name)
+
+
+def _shown(name: str, value: float) -> str:
+    return f"{value:+.2f} points" if name == "margin_rate_points" else f"{value:.3f} devices per buyer"
+
+
+def _out_of_reach_line(r: GoalReach, target: float) -> str:
+    qualifier = "" if r.proven else " (best found; the time limit stopped the proof)"
+    if r.name == "margin_rate_points":
+        return (f"{r.required:+g} points is out of reach with this catalog: at a {target:.0%} attach rate the best "
+                f"change is {r.best:+.2f} points{qualifier}")
+    return (f"{r.required:g} devices per buyer is out of reach with this catalog: at a {target:.0%} attach rate "
+            f"the most is {r.best:.3f}{qualifier}")
 
 
 def optimize(problem: Problem, *, cut_rounds: int = CUT_ROUNDS, ordering_rows: bool = True) -> OptimizationResult:
-    """Choose the offer that maximises expected incremental margin under the rules and target.
+    """Choose the offer that maximises expected incremental margin under the rules, target and goals.
 
     The result's status is ``optimal`` only when the exact margin of the offer is within
     ``rel_gap`` of the solver's proven bound.
@@ -303,32 +133,131 @@ def optimize(problem: Problem, *, cut_rounds: int = CUT_ROUNDS, ordering_rows: b
     ------
     InfeasibleTarget
         When no offer reaches the attach target (or no offer holds every pinned SKU).
+    GoalsOutOfReach
+        When the target is reachable but a goal, or the goals together, are not.
+
+    ``cut_rounds`` (rounds of conic tangent cuts at the root) and ``ordering_rows`` (dominance
+    ordering rows) only change how fast a proof comes, never the answer; benchmarks turn them off
+    to compare.
     """
     settings = problem.settings
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     cands = build_candidates(problem.catalog, problem.model, settings, problem.last_prices)
     timings["candidates_seconds"] = time.perf_counter() - t0
-
+    engine = {"cut_rounds": cut_rounds, "ordering_rows": ordering_rows}
+    space = Space.of(problem, cands, **engine)
+    if settings.target_confidence is not None:
+        return _optimize_with_confidence(problem, cands, timings, t0, engine)
     t1 = time.perf_counter()
-    keep = _reduce(cands, problem.model.shares, settings.max_bundles, "margin")
+    keep = space.keep("margin", goals=space.goals)
     timings["pruning_seconds"] = time.perf_counter() - t1
-
-    set_id = cands.set_id[keep]
-    pool = _Pool(cands.attraction[keep], cands.margin[keep], set_id, cands.pin_mask[set_id], problem.model.shares,
-                 settings, _all_pins(problem), "margin", ordering_rows)
     t2 = time.perf_counter()
-    solved = _solve(pool, cut_rounds=cut_rounds)
+    solved = solve_pool(space.pool("margin", keep, goals=space.goals))
     timings["solve_seconds"] = time.perf_counter() - t2
     timings.update(solved.seconds)
     if solved.status is SolveStatus.INFEASIBLE:
-        best, proven = max_attach_rate(problem, cands)
-        raise InfeasibleTarget(settings.attach_rate, best, proven)
-    return _result(problem, cands, keep, solved, timings, t0)
+        _explain_infeasible(space, None)
+    if solved.status is SolveStatus.NO_SOLUTION and len(space.goals.goals) > 1:
+        # Stopped before any offer met the goals: say so if a goal is provably out of reach.
+        _explain_infeasible(space, None, proven_empty=False)
+    return _result(problem, cands, keep, solved, timings, t0, space)
 
 
-def _result(problem: Problem, cands: Candidates, keep: np.ndarray, solved: _Solved,
-            timings: dict[str, float], started: float) -> OptimizationResult:
+def _explain_infeasible(space: Space, confidence: float | None, proven_empty: bool = True) -> None:
+    """Raise the answer for an empty program: the attach target, or which goal, is out of reach.
+
+    With ``proven_empty=False`` (the solve stopped without an offer) raise only when a goal's
+    best value is proven below what is asked; otherwise return.
+    """
+    settings = space.problem.settings
+    best, proven = space.best_attach()
+    if best < settings.attach_rate or not any(g.name != "attach_rate" for g in space.goals.goals):
+        if proven_empty or (proven and best < settings.attach_rate):
+            raise InfeasibleTarget(settings.attach_rate, best, proven)
+        return
+    reach = [space.best_goal(g.name) for g in space.goals.goals if g.name != "attach_rate"]
+    if proven_empty or any(r.proven and r.best < r.required for r in reach):
+        raise GoalsOutOfReach(settings.attach_rate, best, reach, confidence)
+
+
+def _optimize_with_confidence(problem: Problem, cands: Candidates, timings: dict[str, float],
+                              started: float, engine: dict[str, Any]) -> OptimizationResult:
+    """Every goal imposed in each of S coefficient draws, S raised until the offer meets all goals
+    in a share ``target_confidence`` of 2,000 calibration draws; the probability reported is then
+    measured on 2,000 further draws (``docs/formulation.md`` section 8)."""
+    q = float(problem.settings.target_confidence)
+    calibration = None
+    for n_draws in SCENARIO_DRAWS:
+        space = Space.of(problem, cands, n_draws=n_draws, seed=_SCENARIO_SEED, **engine)
+        if space.draws is None:
+            raise InputError("model.json", "target_confidence needs the fit's coefficient covariance "
+                                           "(refit with python -m pricing fit)")
+        keep, solved = _solve_scenarios(space, timings)
+        if not solved.chosen:
+            break
+        calibration = space.probability_met(keep, solved.chosen, CHECK_DRAWS, _CALIBRATION_SEED)
+        if calibration is None or calibration["all"] >= q:
+            break
+    timings["scenario_draws"] = float(space.draws.shape[0])
+    timings["calibration_probability"] = float("nan") if calibration is None else calibration["all"]
+    return _result(problem, cands, keep, solved, timings, started, space)
+
+
+def _solve_scenarios(space: Space, timings: dict[str, float]) -> tuple[np.ndarray, Solved]:
+    """The program with every goal in each draw of ``space``, by constraint generation: solve with
+    the draws' rows of a few draws, add the draws the answer misses, repeat. Each round's program
+    is a relaxation of the full one, so an answer that meets every draw is optimal for it."""
+    clock = time.perf_counter()
+    keep = space.keep("margin", goals=space.goals, with_draws=True)
+    timings["pruning_seconds"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    active: list[int] = []
+    rounds = 0
+    while True:
+        rounds += 1
+        solved = solve_pool(space.pool("margin", keep, goals=space.goals, with_draws=True, active_draws=active))
+        if solved.status is SolveStatus.INFEASIBLE:
+            _explain_infeasible(space, space.problem.settings.target_confidence)
+        if not solved.chosen:
+            break
+        shortfall = space.draw_shortfalls(keep, solved.chosen)
+        missed = [int(d) for d in np.argsort(-shortfall) if shortfall[d] > 1e-9 and int(d) not in active][:3]
+        if not missed:
+            break
+        active += missed
+    timings["solve_seconds"] = time.perf_counter() - clock
+    timings["scenario_rounds"] = float(rounds)
+    timings["scenario_draws_with_rows"] = float(len(active))
+    timings.update(solved.seconds)
+    return keep, solved
+
+
+def _goal_record(space: Space, keep: np.ndarray, chosen, figures: OfferFigures) -> dict[str, Any]:
+    """``run.json``'s ``goals``: per goal the required value, the value reached and whether it
+    binds (is active at the optimum within ``_BINDS``), and the probability each holds."""
+    values = space.offer_values(keep, chosen)
+    out: dict[str, Any] = {}
+    for goal in space.goals.goals:
+        reached = values[goal.name]
+        out[goal.name] = {"required": goal.required, "reached": reached,
+                          "binds": bool(reached - goal.required <= _BINDS[goal.name])}
+    confidence = space.problem.settings.target_confidence
+    probability = space.probability_met(keep, chosen, CHECK_DRAWS, _REPORT_SEED) if len(chosen) else None
+    if probability is not None:
+        for name, p in probability.items():
+            if name in out:
+                out[name]["probability_met"] = p
+        out["prob_target_met"] = probability["all"]
+        out["probability_draws"] = CHECK_DRAWS
+    out["target_confidence"] = confidence
+    if space.draws is not None:
+        out["scenario_draws"] = int(space.draws.shape[0])
+    return out
+
+
+def _result(problem: Problem, cands: Candidates, keep: np.ndarray, solved: Solved,
+            timings: dict[str, float], started: float, space: Space | None = None) -> OptimizationResult:
     """The offer of ``solved``, its exact figures, and a status and gap checked against them
     (``started``: ``time.perf_counter()`` when the optimization began)."""
     settings = problem.settings
@@ -366,4 +295,6 @@ def _result(problem: Problem, cands: Candidates, keep: np.ndarray, solved: _Solv
         "conic_cuts": cuts,
         **{k: round(v, 4) for k, v in timings.items()},
     }
-    return OptimizationResult(problem, status, offer, figures, bound, gap, diagnostics)
+    goals = _goal_record(space, keep, sorted(solved.chosen, key=lambda c: -margin[c]), figures) \
+        if space is not None and status.is_ok else {}
+    return OptimizationResult(problem, status, offer, figures, bound, gap, diagnostics, goals)

@@ -255,6 +255,7 @@ def dominated(
     patience: int = 40,
     chunk_cells: int = 262_144,
     compiled: bool | None = None,
+    may_replace=None,
 ) -> np.ndarray:
     """Mark candidates that no optimal offer holds (``objective="margin"``), or that some
     optimal offer does without (``objective="attach"``, where only attraction counts).
@@ -277,6 +278,9 @@ def dominated(
     compiled : use the compiled loop (:mod:`pricing.optimizer.pruning_kernel`) for the margin
         test: ``None`` decides by size (from 200,000 candidates, when numba is installed).
         Either way the mask is the same.
+    may_replace : optional ``f(refs, part) -> bool mask``, pairs whose swap keeps the goals and draws
+        (:mod:`pricing.optimizer.swap_safety`); with it the numpy test runs (the compiled loop has
+        no such hook).
 
     Returns
     -------
@@ -291,7 +295,7 @@ def dominated(
     if objective == "margin":
         bounds = offer_bounds(attraction, margin, set_id, max_bundles)
         value_at_bound = attraction * (margin[:, None] - bounds.margin[None, :])
-        kernel = _compiled_kernel(n, compiled)
+        kernel = _compiled_kernel(n, False if may_replace is not None else compiled)
         if kernel is not None:
             def block_test(ref_idx: np.ndarray, ref_row: np.ndarray, n_block: int, alive: np.ndarray) -> np.ndarray:
                 return kernel(ref_idx, ref_row, n_block, alive, attraction, margin, value_at_bound, bounds.odds,
@@ -310,8 +314,10 @@ def dominated(
         step = max(1, chunk_cells // max(1, len(ref_idx) * attraction.shape[1]))
         for lo in range(0, len(alive), step):
             part = alive[lo:lo + step]
-            pinned_ok = (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
-            rows, cols = dominates(ref_idx, part, pinned_ok)
+            allowed = (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
+            if may_replace is not None:
+                allowed &= may_replace(ref_idx, part)
+            rows, cols = dominates(ref_idx, part, allowed)
             hit_any[ref_row[rows], lo + cols] = True
         return hit_any
 

@@ -1,0 +1,186 @@
+"""The search space of one problem with its goals, offer rules and coefficient draws.
+
+:class:`Space` builds the pools the solver runs on (which candidates survive pruning, which rows
+the program gets), and answers "how far can this goal go under the other rules?" when a goal is
+out of reach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models import mnl
+from pricing.domain.problem import Problem
+from pricing.optimizer.candidates import Candidates
+from pricing.optimizer.goals import GoalSet, draw_attraction, goal_set
+from pricing.optimizer.offer_rules import OfferRules, offer_rules_of
+from pricing.optimizer.pool import CUT_ROUNDS, Pool, Solved, reduce_candidates, solve_pool
+from pricing.optimizer.status import SolveStatus
+from pricing.optimizer.swap_safety import pruning_is_safe, swap_condition
+
+__all__ = ["Space", "GoalReach"]
+
+
+@dataclass(frozen=True)
+class GoalReach:
+    """The best value of one goal the other rules allow (in the goal's unit), and whether proven."""
+
+    name: str
+    required: float
+    best: float
+    proven: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Space:
+    """Candidates of a problem with the goals over them and, for ``target_confidence``,
+    ``draws``: (draws, candidates, segments) attractions under coefficient draws."""
+
+    problem: Problem
+    cands: Candidates
+    goals: GoalSet
+    draws: np.ndarray | None = None
+    cut_rounds: int = CUT_ROUNDS
+    ordering_rows: bool = True
+
+    @classmethod
+    def of(cls, problem: Problem, cands: Candidates, n_draws: int = 0, seed: int = 0, *,
+           cut_rounds: int = CUT_ROUNDS, ordering_rows: bool = True) -> "Space":
+        goals = goal_set(problem.catalog, cands.members, cands.set_id, cands.price, cands.margin, problem.settings)
+        draws = None
+        if n_draws and len(cands):
+            draws = draw_attraction(problem.model, problem.catalog, cands.members, cands.set_id, cands.price,
+                                    n_draws, seed)
+        return cls(problem, cands, goals, draws, cut_rounds, ordering_rows)
+
+    @property
+    def all_pins(self) -> int:
+        return (1 << len(self.problem.settings.pinned)) - 1
+
+    def rules(self, keep: np.ndarray) -> OfferRules | None:
+        s = self.problem.settings
+        if not s.has_offer_rules:
+            return None
+        return offer_rules_of(self.cands.members[self.cands.set_id[keep]], self.cands.price[keep],
+                              s.max_bundles_per_sku, s.max_shared_skus, s.min_price_gap)
+
+    def keep(self, objective: str, *, margin: np.ndarray | None = None, goals: GoalSet | None = None,
+             with_draws: bool = False) -> np.ndarray:
+        """Candidates left by safe pruning for this objective, goals and draws."""
+        s = self.problem.settings
+        others = [g.weight for g in goals.goals if g.name != "attach_rate"] if goals is not None else []
+        worlds = [self.cands.attraction] + (list(self.draws) if with_draws and self.draws is not None else [])
+        if objective == "attach":
+            others = []
+        condition = swap_condition(worlds, others, self.cands.set_id, s.max_bundles,
+                                   check_attraction=len(worlds) > 1)
+        return reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin,
+                                 may_replace=condition, off=not pruning_is_safe(s.has_offer_rules))
+
+    def pool(self, objective: str, keep: np.ndarray, *, margin: np.ndarray | None = None,
+             goals: GoalSet | None = None, with_draws: bool = False, active_draws=None) -> Pool:
+        """The pool over candidates ``keep``; with draws, only those listed in ``active_draws``
+        (all when ``None``) get their rows."""
+        c = self.cands
+        set_id = c.set_id[keep]
+        margin = c.margin if margin is None else margin
+        draws = None
+        if with_draws and self.draws is not None:
+            chosen_draws = np.arange(len(self.draws)) if active_draws is None else np.asarray(active_draws, dtype=int)
+            draws = self.draws[np.ix_(chosen_draws, keep)] if len(chosen_draws) else None
+        rules = self.rules(keep)
+        subset = None if goals is None else goals.subset(keep)
+        # The ordering rows rest on the plain swap of pruning: only without rules, other goals or draws.
+        plain = rules is None and draws is None and (subset is None or all(g.name == "attach_rate" for g in subset.goals))
+        return Pool(c.attraction[keep], margin[keep], set_id, c.pin_mask[set_id], self.problem.model.shares,
+                    self.problem.settings, self.all_pins, objective, subset, rules, draws,
+                    ordering=self.ordering_rows and plain, cut_rounds=self.cut_rounds)
+
+    def solve(self, objective: str, *, margin: np.ndarray | None = None, goals: GoalSet | None = None,
+              with_draws: bool = False) -> tuple[np.ndarray, Solved]:
+        keep = self.keep(objective, margin=margin, goals=goals, with_draws=with_draws)
+        return keep, solve_pool(self.pool(objective, keep, margin=margin, goals=goals, with_draws=with_draws))
+
+    # -- how far each goal can go ------------------------------------------------------------
+    def best_attach(self) -> tuple[float, bool]:
+        """Highest attach rate under the offer rules (no goal, no draw), and whether proven."""
+        _, solved = self.solve("attach")
+        if not solved.chosen:
+            return 0.0, solved.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
+        gap = (solved.bound - solved.value) / max(solved.value, 1e-12) if solved.bound is not None else np.inf
+        return solved.value, solved.status is SolveStatus.OPTIMAL and gap <= self.problem.settings.rel_gap
+
+    def offer_values(self, keep: np.ndarray, chosen) -> dict[str, float]:
+        """The goals' values (own units) of the offer of candidates ``keep[chosen]``."""
+        idx = keep[list(chosen)]
+        return self.goals.values(idx, self.cands.attraction[idx], self.problem.model.shares)
+
+    def best_goal(self, name: str, iterations: int = 8) -> GoalReach:
+        """Best value of goal ``name`` under the attach target and the offer rules alone.
+
+        Devices per buyer: one solve maximising ``sum P g``. Margin rate: Dinkelbach's method on
+        ``max sum P (m - rho r)``, updating ``rho`` to the rate of each answer until no offer beats
+        it (``f(rho) <= 0`` proven), at most ``iterations`` solves.
+        """
+        settings = self.problem.settings
+        required = float(getattr(settings, name))
+        base = GoalSet(tuple(g for g in self.goals.goals if g.name == "attach_rate"), self.goals.margin,
+                       self.goals.revenue, self.goals.devices, self.goals.baseline)
+        if name == "devices_per_buyer":
+            keep, solved = self.solve("margin", margin=self.goals.devices, goals=base)
+            best = self.offer_values(keep, solved.chosen)[name] if solved.chosen else self.goals.baseline[2]
+            return GoalReach(name, required, best, solved.status is SolveStatus.OPTIMAL)
+        m0, r0, _ = self.goals.baseline
+        rate0 = m0 / r0 if r0 > 0 else 0.0
+        rho, best, proven = rate0 + required / 100.0, -np.inf, False
+        for step in range(iterations):
+            keep, solved = self.solve("margin", margin=self.goals.margin - rho * self.goals.revenue, goals=base)
+            if solved.status not in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT):
+                break
+            points = self.offer_values(keep, solved.chosen)[name]  # the empty offer: 0 points
+            best = max(best, points)
+            bound = solved.bound if solved.bound is not None else np.inf
+            # After the first step rho is the rate of an offer found, so f(rho) <= 0 proves it best:
+            # f(rho) = max sum P (m - rho r) + m0 - rho r0.
+            if step > 0 and bound + m0 - rho * r0 <= 1e-9 * max(1.0, abs(m0)):
+                proven = solved.status is SolveStatus.OPTIMAL
+                break
+            rho = rate0 + best / 100.0
+        return GoalReach(name, required, float(best) if np.isfinite(best) else 100.0 * (0.0 - rate0), proven)
+
+    def draw_shortfalls(self, keep: np.ndarray, chosen) -> np.ndarray:
+        """(draws,) worst shortfall of any goal in each draw, relative to the goal's scale (> 0: missed)."""
+        idx = keep[list(chosen)]
+        shares = self.problem.model.shares
+        if self.draws is None:
+            return np.zeros(0)
+        take = mnl.choice_probabilities(self.draws[:, idx, :])
+        worst = np.full(len(self.draws), -np.inf)
+        for goal in self.goals.goals:
+            value = mnl.margin_per_buyer(take, shares, np.broadcast_to(goal.weight[idx], take.shape[:2]))
+            scale = max(float(np.abs(goal.weight).max(initial=0.0)), abs(goal.level), 1e-12)
+            worst = np.maximum(worst, (goal.level - value) / scale)
+        return worst
+
+    def probability_met(self, keep: np.ndarray, chosen, n_draws: int, seed: int) -> dict[str, float] | None:
+        """Share of ``n_draws`` fresh coefficient draws in which each goal (and all at once) holds."""
+        idx = keep[list(chosen)]
+        if not len(idx):
+            return None
+        c = self.cands
+        # Only the offer's own sets: drawing every set's utilities would cost draws x sets.
+        draws = draw_attraction(self.problem.model, self.problem.catalog, c.members[c.set_id[idx]],
+                                np.arange(len(idx)), c.price[idx], n_draws, seed)
+        if draws is None:
+            return None
+        shares = self.problem.model.shares
+        take = mnl.choice_probabilities(draws)
+        met = {}
+        for goal in self.goals.goals:
+            value = mnl.margin_per_buyer(take, shares, np.broadcast_to(goal.weight[idx], take.shape[:2]))
+            met[goal.name] = value >= goal.level
+        out = {name: float(np.mean(ok)) for name, ok in met.items()}
+        out["all"] = float(np.mean(np.all(list(met.values()), axis=0))) if met else 1.0
+        return out

@@ -1,0 +1,76 @@
+"""When the pruning's swap stays safe under the goals and coefficient draws.
+
+The pruning (:mod:`pricing.optimizer.pruning`) drops candidate ``c`` when ``K`` SKU sets hold a
+candidate ``d`` that beats it in a swap, whatever the rest of the offer. With goals and draws the
+swap must also keep every goal in every draw. This module gives the extra condition on a pair
+``(d, c)`` as a function the pruning applies to each block of pairs; ``docs/formulation.md``
+section 7 proves it:
+
+- **Each draw's attach rate.** ``v_d >= v_c`` in every segment of every draw.
+- **A goal with per-sale weight ``g``** (margin rate, devices), under the model and in each draw:
+  in every segment the worst case over the rest of the offer of the change of
+  ``sum_b P(b) g_b`` is ``>= 0``. As for the margin, the change falls as the rest's value per
+  buyer ``R`` rises (given ``v_d >= v_c``), so its worst case is at ``R = R_bar``, an upper bound
+  on what ``K - 1`` bundles yield; its numerator is then linear in the rest's odds
+  ``D in [1, D_bar]`` and its minimum lies at an end.
+
+The offer rules (SKU use, shared SKUs, price gap) break the swap argument itself: a dominator may
+conflict with the rest of the offer. The restriction that keeps it exact (the dominator's SKU set
+inside the candidate's, at the candidate's own price) pruned none of the shipped 37,808
+candidates, so the pruning is switched off under those rules (:func:`pruning_is_safe`).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from pricing.optimizer.pruning import offer_bounds
+
+__all__ = ["pruning_is_safe", "swap_condition"]
+
+
+def pruning_is_safe(has_offer_rules: bool) -> bool:
+    """False under an offer rule that ties bundles to each other: then nothing is pruned."""
+    return not has_offer_rules
+
+
+def swap_condition(attractions: Sequence[np.ndarray], goal_weights: Sequence[np.ndarray], set_id: np.ndarray,
+                   max_bundles: int, check_attraction: bool) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """The extra condition on (reference, candidate) pairs, or ``None`` when there is none.
+
+    Parameters
+    ----------
+    attractions : (candidates, segments) arrays: each is one coefficient world (the model's own
+        and each draw) in which every goal must hold.
+    goal_weights : (candidates,) per-sale weights of the goals other than the attach target.
+    set_id : (candidates,) SKU set of each candidate.
+    max_bundles : K.
+    check_attraction : require ``v_d >= v_c`` in every segment of every world (the attach rate
+        in each draw); the model's own world is checked by the pruning itself.
+    """
+    if not goal_weights and not check_attraction:
+        return None
+    worlds = []
+    for v in attractions:
+        per_goal = []
+        for g in goal_weights:
+            bounds = offer_bounds(v, g, set_id, max_bundles)
+            per_goal.append((g, v * (g[:, None] - bounds.margin[None, :]), bounds.odds))
+        worlds.append((v, per_goal))
+
+    def condition(ref: np.ndarray, part: np.ndarray) -> np.ndarray:
+        ok = np.ones((len(ref), len(part)), dtype=bool)
+        for v, per_goal in worlds:
+            for s in range(v.shape[1]):
+                vd, vc = v[ref, s][:, None], v[part, s][None, :]
+                if check_attraction:
+                    ok &= vd >= vc
+                for g, at_bound, odds in per_goal:
+                    slope = at_bound[ref, s][:, None] - at_bound[part, s][None, :]
+                    cross = vd * vc * (g[ref][:, None] - g[part][None, :])
+                    ok &= np.minimum(slope + cross, slope * odds[s] + cross) >= 0.0
+        return ok
+
+    return condition
