@@ -12,6 +12,7 @@ import sys
 from typing import Sequence
 
 from models.errors import InputError
+from pricing.cli import backtest as backtest_command
 from pricing.cli import fit as fit_command
 from pricing.cli import optimize as optimize_command
 from pricing.cli.exit_codes import EXIT_BAD_INPUT, EXIT_OK, EXIT_TARGET_UNREACHABLE, EXIT_UNEXPECTED
@@ -31,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m pricing", description="Bundle pricing optimizer for SU7 car buyers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in (optimize_command, fit_command):
+    for command in (optimize_command, fit_command, backtest_command):
         command.add_parser(sub)
     return parser
 

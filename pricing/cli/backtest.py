@@ -1,0 +1,87 @@
+"""``python -m pricing backtest``: the monthly loop on a simulated market against an oracle."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pricing.cli.exit_codes import EXIT_OK
+from pricing.cli.settings_flags import add_settings_flags, settings_from_args
+from pricing.runs.backtest import POLICIES, BacktestConfig, run_backtest
+from pricing.runs.backtest_inputs import BacktestInputs
+from pricing.runs.backtest_output import write_backtest
+
+__all__ = ["add_parser", "run_backtest_command"]
+
+# The backtest solves ~100 problems a seed; these limits keep a run in minutes. They are written
+# into backtest.json, and every solve's status and gap into backtest_markets.csv.
+_BACKTEST_TIME_LIMIT = 20.0
+_BACKTEST_REL_GAP = 1e-3
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``backtest`` sub-command on ``subparsers``."""
+    cmd = subparsers.add_parser("backtest", help="run the monthly loop on a simulated market against an oracle")
+    cmd.add_argument("--months", type=int, default=24, help="simulated months (default 24)")
+    cmd.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    cmd.add_argument("--out", type=Path, default=Path("backtest"), help="output folder (default: backtest/)")
+    cmd.add_argument("--policy", type=_words, default=POLICIES,
+                     help=f"policies, comma-separated, from {','.join(POLICIES)} (default: all; the oracle always runs)")
+    cmd.add_argument("--markets", type=_words, default=None, help="markets of volumes.csv, comma-separated (default: all)")
+    cmd.add_argument("--data", type=Path, default=None, help="folder with catalog.csv, history.csv, ... (default: data/)")
+    cmd.add_argument("--truth", type=Path, default=None,
+                     help="the true demand model (default: ground_truth.json in --data)")
+    cmd.add_argument("--config", type=Path, default=None, help="settings TOML (default: pricing/defaults.toml)")
+    add_settings_flags(cmd)
+    cmd.set_defaults(handler=run_backtest_command)
+    return cmd
+
+
+def run_backtest_command(args: argparse.Namespace) -> int:
+    """Handler of ``python -m pricing backtest``; returns the exit code."""
+    config = BacktestConfig(months=args.months, seed=args.seed, policies=tuple(args.policy))
+    settings = settings_from_args(args)
+    settings = settings.replace(
+        time_limit=_BACKTEST_TIME_LIMIT if args.time_limit is None else None,
+        rel_gap=_BACKTEST_REL_GAP if args.rel_gap is None else None,
+    )
+    inputs = BacktestInputs.load(args.data, settings, args.truth)
+    if args.markets:
+        inputs = inputs.select_markets(args.markets)
+
+    def progress(done: int, total: int) -> None:
+        print(f"month {done}/{total} done", file=sys.stderr, flush=True)
+
+    result = run_backtest(inputs, config, progress=progress)
+    written = write_backtest(result, args.out)
+    print(format_backtest(result.monthly))
+    print("\nWrote " + ", ".join(str(p) for p in written))
+    return EXIT_OK
+
+
+def format_backtest(monthly) -> str:
+    """The terminal summary: per policy, margin against the oracle and the static sheet, regret,
+    targets missed and churn."""
+    totals = monthly.groupby("policy", sort=False).agg(
+        margin=("true_margin", "sum"), oracle=("oracle_margin", "sum"), regret=("regret", "sum"),
+        missed=("target_missed_markets", "sum"), churn=("churn_per_bundle", "mean"),
+        fit_failures=("fit_failed", "sum"), fallbacks=("fallback_markets", "sum"))
+    static = totals["margin"].get("static")
+    months = int(monthly["month_index"].max()) + 1
+    lines = [f"Backtest over {months} months (true expected margin, all markets):",
+             "  policy      margin, M CNY  % of oracle  vs static  regret, M CNY  target missed  churn/bundle"]
+    for policy, row in totals.iterrows():
+        vs_static = f"{100 * (row['margin'] / static - 1):+8.2f}%" if static else "       -"
+        lines.append(f"  {policy:10s} {row['margin'] / 1e6:13.2f}  {100 * row['margin'] / row['oracle']:10.2f}%  "
+                     f"{vs_static}  {row['regret'] / 1e6:13.2f}  {int(row['missed']):13d}  {row['churn']:12.2f}")
+    failures = totals[(totals["fit_failures"] > 0) | (totals["fallbacks"] > 0)]
+    for policy, row in failures.iterrows():
+        lines.append(f"  {policy}: {int(row['fit_failures'])} failed fits (previous model kept), "
+                     f"{int(row['fallbacks'])} market-months without a new offer (previous offer kept)")
+    return "\n".join(lines)
