@@ -15,10 +15,12 @@ from pricing.runs.backtest_output import write_backtest
 
 __all__ = ["add_parser", "run_backtest_command"]
 
-# The backtest solves ~100 problems a seed; these limits keep a run in minutes. They are written
-# into backtest.json, and every solve's status and gap into backtest_markets.csv.
-_BACKTEST_TIME_LIMIT = 20.0
-_BACKTEST_REL_GAP = 1e-3
+# The backtest solves ~100 problems a seed; a 30 s limit keeps a run in minutes (the shipped
+# instance solves in 2-5 s). The gap is the monthly run's own (1e-4), so the loop is judged as it
+# runs. Both are written into backtest.json, and every solve's status and gap into
+# backtest_markets.csv.
+_BACKTEST_TIME_LIMIT = 30.0
+_BACKTEST_REL_GAP = 1e-4
 
 
 def _words(text: str) -> tuple[str, ...]:
