@@ -20,6 +20,7 @@ from models.errors import InputError
 from pricing.domain.problem import DEFAULT_DATA, Problem
 from pricing.files.run_record import offer_warnings, summary
 from pricing.app.scenarios import ScenarioStore
+from pages.backtest import render as backtest_page
 from pricing.domain.settings import Settings
 from pricing.app import (
     WhatIf, WhatIfRun, approved_sheet, bundle_table, compare_bundles, compare_totals, format_total, review_table,
@@ -367,7 +368,7 @@ def main() -> None:
     if pressed or not st.session_state.get("started"):
         st.session_state.started = True
         run_current(base, key, raw, mix, catalog_csv)
-    tabs = st.tabs(["What-if", "Trade-off curve", "Scenarios", "Review & approve"])
+    tabs = st.tabs(["What-if", "Trade-off curve", "Scenarios", "Review & approve", "Backtest"])
     with tabs[0]:
         whatif_page(store, folder)
     with tabs[1]:
@@ -376,6 +377,8 @@ def main() -> None:
         scenarios_page(store, base)
     with tabs[3]:
         review_page(store, base, folder)
+    with tabs[4]:
+        backtest_page()
 
 
 main()

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from pricing.app.backtest_view import policy_summary
 from pricing.cli.exit_codes import EXIT_OK
 from pricing.cli.settings_flags import add_settings_flags, settings_from_args
 from pricing.runs.backtest import POLICIES, BacktestConfig, run_backtest
@@ -67,23 +70,19 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def format_backtest(monthly) -> str:
+def format_backtest(monthly: pd.DataFrame) -> str:
     """The terminal summary: per policy, margin against the oracle and the static sheet, regret,
-    targets missed and churn."""
-    totals = monthly.groupby("policy", sort=False).agg(
-        margin=("true_margin", "sum"), oracle=("oracle_margin", "sum"), regret=("regret", "sum"),
-        missed=("target_missed_markets", "sum"), churn=("churn_per_bundle", "mean"),
-        fit_failures=("fit_failed", "sum"), fallbacks=("fallback_markets", "sum"))
-    static = totals["margin"].get("static")
+    targets missed and churn (the app's table, :func:`pricing.app.backtest_view.policy_summary`)."""
+    table = policy_summary(monthly)
     months = int(monthly["month_index"].max()) + 1
     lines = [f"Backtest over {months} months (true expected margin, all markets):",
-             "  policy      margin, M CNY  % of oracle  vs static  regret, M CNY  target missed  churn/bundle"]
-    for policy, row in totals.iterrows():
-        vs_static = f"{100 * (row['margin'] / static - 1):+8.2f}%" if static else "       -"
-        lines.append(f"  {policy:10s} {row['margin'] / 1e6:13.2f}  {100 * row['margin'] / row['oracle']:10.2f}%  "
-                     f"{vs_static}  {row['regret'] / 1e6:13.2f}  {int(row['missed']):13d}  {row['churn']:12.2f}")
-    failures = totals[(totals["fit_failures"] > 0) | (totals["fallbacks"] > 0)]
-    for policy, row in failures.iterrows():
-        lines.append(f"  {policy}: {int(row['fit_failures'])} failed fits (previous model kept), "
-                     f"{int(row['fallbacks'])} market-months without a new offer (previous offer kept)")
+             "  policy      margin, M CNY  % of oracle  vs static  regret, M CNY  below target  churn/bundle"]
+    for row in table.to_dict("records"):
+        vs_static = row["vs static, %"]
+        lines.append(f"  {row['policy']:10s} {row['true expected margin, CNY'] / 1e6:13.2f}  "
+                     f"{row['% of oracle']:10.2f}%  {vs_static:+8.2f}%  {row['regret, CNY'] / 1e6:13.2f}  "
+                     f"{row['market-months below target']:12d}  {row['price changes per bundle-month']:12.2f}")
+        if row["failed fits"] or row["offers kept (no solve)"]:
+            lines.append(f"    {row['failed fits']} failed fits (previous model kept), {row['offers kept (no solve)']} "
+                         "market-months without a new offer (previous offer kept)")
     return "\n".join(lines)
