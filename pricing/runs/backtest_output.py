@@ -60,7 +60,7 @@ def regret_figure(monthly: pd.DataFrame) -> bytes:
         top.axhline(0, color="black", lw=0.6)
         top.set_ylabel("regret, thousand CNY a month")
         top.set_title("Margin lost against the oracle (true expected margin, all markets)")
-        top.legend(loc="upper right")
+        top.legend(loc="best")
         bottom.set_ylabel("cumulative margin, % of oracle")
         bottom.set_xlabel("simulated month")
         bottom.grid(alpha=0.3)
@@ -85,7 +85,7 @@ def coefficient_figure(monthly: pd.DataFrame) -> bytes:
             axis.set_ylim(bottom=0)
             axis.grid(alpha=0.3)
         axes[0].set_title("Each policy's fit on its own history, against the true model")
-        axes[0].legend(loc="upper right")
+        axes[0].legend(loc="best")
         axes[-1].set_xlabel("simulated month (the fit uses the history up to the month before)")
     return _figure_bytes(draw)
 
