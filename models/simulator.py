@@ -10,7 +10,7 @@ and draws what the buyers of one market and month do when shown an offer:
 
 Step 2 is drawn by inversion from one uniform number per buyer: the buyer takes "no bundle" when
 ``u < P_s(none)``, else the first bundle whose cumulative probability passes ``u``. The uniforms
-of a (month, market) come from a generator seeded by ``(seed, month, market)`` only, so every
+of a (month, market) come from a generator seeded by ``(seed, month, market name)`` only, so every
 offer shown in that month and market faces the same buyers with the same ``u`` (common random
 numbers): two policies that make the same offer observe exactly the same counts, and two close
 offers observe close counts. That is what lets a backtest compare policies on the same noise.
@@ -21,6 +21,7 @@ to an offer history.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -31,9 +32,15 @@ from models import mnl
 from models.demand import DemandModel
 from models.errors import InputError
 
-__all__ = ["MarketSimulator", "MarketDraw"]
+__all__ = ["MarketSimulator", "MarketDraw", "market_key"]
 
 _BUYER_STREAM = 0  # salt of the generator seed, so future streams cannot collide with this one
+
+
+def market_key(market: str) -> int:
+    """A stable whole number for a market's name (CRC-32 of its UTF-8 bytes), for seeding: the
+    same in every process, unlike ``hash``."""
+    return zlib.crc32(market.encode("utf-8"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,19 +108,19 @@ class MarketSimulator:
         return mnl.choice_probabilities(model.attraction(utility, np.asarray(prices, dtype=float)))
 
     # -- random draws ---------------------------------------------------------------------
-    def draw(self, month_index: int, market_index: int, market: str, buyers: int) -> MarketDraw:
+    def draw(self, month_index: int, market: str, buyers: int) -> MarketDraw:
         """The buyers of one market and month, the same whatever is offered to them.
 
         Parameters
         ----------
         month_index : 0 for the first simulated month.
-        market_index : the market's position in the run's market list (part of the seed).
-        market : the market's name.
+        market : the market's name (part of the seed, so a market draws the same buyers whichever
+            other markets run beside it).
         buyers : car buyers of the market that month (a whole number >= 0).
         """
         if int(buyers) != buyers or buyers < 0:
             raise InputError("simulator", f"buyers of {market!r} must be a whole number >= 0, got {buyers!r}")
-        rng = np.random.default_rng([self.seed, _BUYER_STREAM, int(month_index), int(market_index)])
+        rng = np.random.default_rng([self.seed, _BUYER_STREAM, int(month_index), market_key(market)])
         shares = self.model_of(market).shares
         segment_buyers = rng.multinomial(int(buyers), shares / shares.sum())
         uniforms = tuple(rng.random(int(n)) for n in segment_buyers)

@@ -63,7 +63,7 @@ def test_drawn_take_up_passes_a_chi_square_test_against_the_true_rates(bundles, 
     counts = np.zeros((len(bundles), 2))
     buyers = np.zeros(2)
     for month in range(300):
-        draw = sim.draw(month, 0, "M", 4000)
+        draw = sim.draw(month, "M", 4000)
         counts += sim.observe(draw, bundles, prices)
         buyers += draw.segment_buyers
     for s in range(2):
@@ -77,12 +77,12 @@ def test_drawn_take_up_passes_a_chi_square_test_against_the_true_rates(bundles, 
 def test_the_same_seed_draws_the_same_month_and_another_seed_does_not():
     truth = small_truth()
     bundles, prices = [("C1", "H1"), ("C2", "W1")], [400.0, 250.0]
-    first = MarketSimulator(truth, ZONES, seed=5).history_rows(MarketSimulator(truth, ZONES, 5).draw(2, 1, "M", 3000),
+    first = MarketSimulator(truth, ZONES, seed=5).history_rows(MarketSimulator(truth, ZONES, 5).draw(2, "M", 3000),
                                                                "2027-01", bundles, prices)
     again = MarketSimulator(truth, ZONES, seed=5)
-    second = again.history_rows(again.draw(2, 1, "M", 3000), "2027-01", bundles, prices)
+    second = again.history_rows(again.draw(2, "M", 3000), "2027-01", bundles, prices)
     other = MarketSimulator(truth, ZONES, seed=6)
-    third = other.history_rows(other.draw(2, 1, "M", 3000), "2027-01", bundles, prices)
+    third = other.history_rows(other.draw(2, "M", 3000), "2027-01", bundles, prices)
     assert first.equals(second)
     assert not first["taken"].equals(third["taken"])
 
@@ -91,8 +91,8 @@ def test_common_random_numbers_every_offer_faces_the_same_buyers():
     """The draw of a (month, market) does not depend on what is offered, and the same offer made
     twice observes the same counts; a slightly dearer bundle loses buyers, never gains any."""
     sim = MarketSimulator(small_truth(), ZONES, seed=9)
-    draw = sim.draw(4, 2, "M", 5000)
-    same = sim.draw(4, 2, "M", 5000)
+    draw = sim.draw(4, "M", 5000)
+    same = sim.draw(4, "M", 5000)
     np.testing.assert_array_equal(draw.segment_buyers, same.segment_buyers)
     cheap = sim.observe(draw, [("C1", "H1")], [400.0])
     dear = sim.observe(same, [("C1", "H1")], [440.0])
@@ -102,7 +102,7 @@ def test_common_random_numbers_every_offer_faces_the_same_buyers():
 
 def test_history_rows_are_a_valid_history():
     sim = MarketSimulator(small_truth(), ZONES, seed=1)
-    draw = sim.draw(0, 0, "North", 2500)
+    draw = sim.draw(0, "North", 2500)
     rows = sim.history_rows(draw, "2027-03", [("C1", "H1"), ("W1",)], [399.0, 99.0])
     assert tuple(rows.columns) == HISTORY_COLUMNS
     assert len(rows) == 2 * 2

@@ -29,6 +29,7 @@ workers.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -40,7 +41,7 @@ from models.demand import DemandModel, Segment
 from models.errors import InputError
 from models.fit import SegmentLogitFit
 from models.history import History
-from models.simulator import MarketSimulator
+from models.simulator import MarketSimulator, market_key
 from models.uncertainty import coefficient_draws
 from pricing.domain.offer import Offer, evaluate_offer
 from pricing.domain.problem import Problem
@@ -219,12 +220,12 @@ class _Run:
             return {m: Decision(self.inputs.static_offer, "fixed") for m in self.inputs.markets}
         memo: dict[frozenset, Decision] = {}
         out = {}
-        for k, market in enumerate(self.inputs.markets):
+        for market in self.inputs.markets:
             last = state.last_offer[market]
             last_prices = {frozenset(b.skus): b.price for b in last.bundles}
             settings = self.inputs.settings.replace(buyers=float(self._buyers(market, month_index)))
             if state.name == "thompson":
-                seed = np.random.SeedSequence([self.config.seed, _THOMPSON_STREAM, month_index, k])
+                seed = np.random.SeedSequence([self.config.seed, _THOMPSON_STREAM, month_index, market_key(market)])
                 model = thompson_model(state.model, self.skus, int(seed.generate_state(1)[0]))
                 out[market] = self.solve(Problem(self.inputs.catalog, model, settings, last_prices))
                 self.solves += 1
@@ -232,10 +233,11 @@ class _Run:
             # the offer does not depend on the buyers (the objective is per buyer): markets with
             # the same last offer share one solve
             key = frozenset(last_prices.items())
-            if key not in memo:
-                memo[key] = self.solve(Problem(self.inputs.catalog, state.model, settings, last_prices))
-                self.solves += 1
-            out[market] = memo[key]
+            if key in memo:
+                out[market] = dataclasses.replace(memo[key], seconds=0.0)
+                continue
+            memo[key] = out[market] = self.solve(Problem(self.inputs.catalog, state.model, settings, last_prices))
+            self.solves += 1
         return out
 
     def _buyers(self, market: str, month_index: int) -> int:
@@ -245,7 +247,7 @@ class _Run:
         """One simulated month for every policy and market."""
         month = month_after(self.inputs.first_month, month_index)
         markets = self.inputs.markets
-        draws = {m: self.simulator.draw(month_index, k, m, self._buyers(m, month_index)) for k, m in enumerate(markets)}
+        draws = {m: self.simulator.draw(month_index, m, self._buyers(m, month_index)) for m in markets}
         oracle = {m: evaluate_offer(self.oracle[m].offer, self.inputs.catalog, self.simulator.model_of(m),
                                     self._buyers(m, month_index)).margin for m in markets}
         for state in self.states:
