@@ -49,22 +49,30 @@ def _figure_bytes(draw: Callable[[object], None]) -> bytes:
 
 
 def regret_figure(monthly: pd.DataFrame) -> bytes:
-    """PNG: regret by month (CNY, all markets) and cumulative share of the oracle's margin, per policy."""
+    """PNG: regret by month and cumulative margin lost, both in % of the oracle's margin, per policy.
+
+    The axes are linear below 0.1% and logarithmic above (matplotlib's ``symlog``), so the
+    static sheet's tens of percent and a learning policy's tenths share one picture. A negative
+    regret is a month whose offer misses the attach target, which the oracle may not.
+    """
     def draw(figure) -> None:
         top, bottom = figure.subplots(2, 1, sharex=True)
         for policy, rows in monthly.groupby("policy", sort=False):
             colour = _COLOURS.get(str(policy))
-            top.plot(rows["month_index"] + 1, rows["regret"] / 1e3, marker="o", ms=3, label=policy, color=colour)
-            bottom.plot(rows["month_index"] + 1, 100 * rows["cum_share_of_oracle"], marker="o", ms=3, label=policy,
-                        color=colour)
-        top.axhline(0, color="black", lw=0.6)
-        top.set_ylabel("regret, thousand CNY a month")
+            months = rows["month_index"] + 1
+            top.plot(months, rows["regret_pct"], marker="o", ms=3, label=policy, color=colour)
+            bottom.plot(months, 100 * (1 - rows["cum_share_of_oracle"]), marker="o", ms=3, label=policy, color=colour)
+        for axis in (top, bottom):
+            axis.set_yscale("symlog", linthresh=0.1)
+            axis.axhline(0, color="black", lw=0.6)
+            axis.grid(alpha=0.3)
+        top.set_ylabel("regret, % of oracle's margin")
         top.set_title("Margin lost against the oracle (true expected margin, all markets)")
         top.legend(loc="best")
-        bottom.set_ylabel("cumulative margin, % of oracle")
+        lowest = float((100 * (1 - monthly["cum_share_of_oracle"])).min())
+        bottom.set_ylim(bottom=min(1.2 * lowest, -0.02))
+        bottom.set_ylabel("cumulative margin lost, %")
         bottom.set_xlabel("simulated month")
-        bottom.grid(alpha=0.3)
-        top.grid(alpha=0.3)
     return _figure_bytes(draw)
 
 
