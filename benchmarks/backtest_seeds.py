@@ -54,6 +54,23 @@ def learning_speed(tables: list[pd.DataFrame]) -> str:
     return "mean regret, % of the oracle's margin, by months:\n" + means.round(2).to_string()
 
 
+def paired_against_loop(tables: list[pd.DataFrame]) -> str:
+    """Each policy minus the loop, seed by seed (both faced the same buyers), in points of the
+    oracle's margin: the mean and a 95% t-interval over seeds."""
+    from scipy import stats
+
+    shares = pd.DataFrame([t[t["month_index"] == t["month_index"].max()].set_index("policy")["cum_share_of_oracle"]
+                           for t in tables])
+    if "loop" not in shares.columns:
+        return ""
+    lines = ["paired with the loop (same seeds), cumulative share of the oracle, points:"]
+    for policy in shares.columns.drop("loop"):
+        diff = 100 * (shares[policy] - shares["loop"]).to_numpy()
+        half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / len(diff) ** 0.5 if len(diff) > 1 else float("nan")
+        lines.append(f"  {policy} - loop: {diff.mean():+.3f} ± {half:.3f} (seeds: {', '.join(f'{d:+.3f}' for d in diff)})")
+    return "\n".join(lines)
+
+
 def picture(tables: list[pd.DataFrame], path: Path) -> None:
     import matplotlib
 
@@ -86,6 +103,8 @@ def main() -> None:
     print(markdown(seed_summary(tables)))
     print()
     print(learning_speed(tables))
+    print()
+    print(paired_against_loop(tables))
     if args.picture is not None:
         picture(tables, args.picture)
         print(f"\nwrote {args.picture}")
