@@ -33,6 +33,9 @@ _COLUMNS = (
 )
 
 
+_COLOURS = {"oracle": "#444444", "loop": "#1f77b4", "thompson": "#d62728", "static": "#2ca02c"}
+
+
 def markdown(summary: pd.DataFrame) -> str:
     header = "| policy | " + " | ".join(label for _, label, _ in _COLUMNS) + " |"
     lines = [header, "|---" * (len(_COLUMNS) + 1) + "|"]
@@ -83,10 +86,14 @@ def picture(tables: list[pd.DataFrame], path: Path) -> None:
     for policy, rows in frame.groupby("policy", sort=False):
         by_month = rows.groupby("month_index")["regret_pct"]
         months = by_month.mean().index + 1
-        axis.plot(months, by_month.mean(), marker="o", ms=3, label=f"{policy} (mean of {len(tables)} seeds)")
-        axis.fill_between(months, by_month.min(), by_month.max(), alpha=0.15)
+        colour = _COLOURS.get(str(policy))
+        axis.plot(months, by_month.mean(), marker="o", ms=3, label=f"{policy} (mean of {len(tables)} seeds)",
+                  color=colour)
+        axis.fill_between(months, by_month.min(), by_month.max(), alpha=0.15, color=colour)
+    axis.set_yscale("symlog", linthresh=0.1)
+    axis.axhline(0, color="black", lw=0.6)
     axis.set_xlabel("simulated month")
-    axis.set_ylabel("regret, % of the oracle's margin")
+    axis.set_ylabel("regret, % of the oracle's margin (symlog)")
     axis.set_title("Regret by month over seeds (line: mean; band: lowest to highest seed)")
     axis.grid(alpha=0.3)
     axis.legend()
