@@ -246,6 +246,8 @@ def test_price_churn(offer, previous, expected):
     pytest.param(["--markets", "Mars"], "market 'Mars' is not in volumes.csv", id="unknown-market"),
     pytest.param(["--months", "two"], "invalid int value: 'two'", id="months-not-a-number"),
     pytest.param(["--truth", "missing.json"], "missing.json: file not found", id="missing-truth"),
+    pytest.param(["--buyers", "1000"], "--buyers: the backtest takes each market's car buyers from volumes.csv",
+                 id="buyers-flag"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, message, tmp_path, capsys):
     data = write_instance(tmp_path / "data")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from models.errors import InputError
 from pricing.app.backtest_view import policy_summary
 from pricing.cli.exit_codes import EXIT_OK
 from pricing.cli.settings_flags import add_settings_flags, settings_from_args
@@ -51,6 +52,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run_backtest_command(args: argparse.Namespace) -> int:
     """Handler of ``python -m pricing backtest``; returns the exit code."""
     config = BacktestConfig(months=args.months, seed=args.seed, policies=tuple(args.policy))
+    if args.buyers is not None:
+        raise InputError("--buyers", "the backtest takes each market's car buyers from volumes.csv; "
+                                     "drop --buyers or edit volumes.csv")
     settings = settings_from_args(args)
     settings = settings.replace(
         time_limit=_BACKTEST_TIME_LIMIT if args.time_limit is None else None,
