@@ -24,13 +24,14 @@ _PAGE = {
     "review": ("pages/review.py", "Review & approve", ":material/fact_check:"),
     "users": ("pages/users.py", "Users", ":material/group:"),
     "sheets": ("pages/sheets.py", "Price sheets", ":material/table:"),
+    "backtest": ("pages/backtest.py", "Backtest", ":material/insights:"),
 }
 # Each role's pages, its landing page first.
 ROLE_PAGES: dict[Role, tuple[str, ...]] = {
-    Role.VIEWER: ("sheets",),
-    Role.MANAGER: ("whatif", "tradeoff", "scenarios", "sheets"),
-    Role.FINANCE: ("review", "sheets"),
-    Role.ADMIN: ("users", "sheets"),
+    Role.VIEWER: ("sheets", "backtest"),
+    Role.MANAGER: ("whatif", "tradeoff", "scenarios", "sheets", "backtest"),
+    Role.FINANCE: ("review", "sheets", "backtest"),
+    Role.ADMIN: ("users", "sheets", "backtest"),
 }
 
 

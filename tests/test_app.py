@@ -41,14 +41,17 @@ ACTIVE = {"CAR-DC-4K", "CAR-WLC-50", "CAR-AIR-2", "HOME-EVC-7", "HOME-CAM-C700",
 PASSWORD = "a good phrase 123"
 PEOPLE = {"viewer": "zhao.yun", "manager": "li.lei", "finance": "wang.fang", "admin": "it.ops"}
 TITLES = {"pages/whatif.py": "What-if", "pages/tradeoff.py": "Trade-off curve", "pages/scenarios.py": "Scenarios",
-          "pages/review.py": "Review & approve", "pages/users.py": "Users", "pages/sheets.py": "Price sheets"}
+          "pages/review.py": "Review & approve", "pages/users.py": "Users", "pages/sheets.py": "Price sheets",
+          "pages/backtest.py": "Backtest"}
 REFUSAL = {"pages/whatif.py": "run what-ifs and save scenarios", "pages/tradeoff.py": "run what-ifs and save scenarios",
            "pages/scenarios.py": "run what-ifs and save scenarios", "pages/review.py": "approve or reject price sheets",
-           "pages/users.py": "manage users", "pages/sheets.py": "read results and sheets"}
-ROLE_PAGES = {"viewer": ["pages/sheets.py"],
-              "manager": ["pages/whatif.py", "pages/tradeoff.py", "pages/scenarios.py", "pages/sheets.py"],
-              "finance": ["pages/review.py", "pages/sheets.py"],
-              "admin": ["pages/users.py", "pages/sheets.py"]}
+           "pages/users.py": "manage users", "pages/sheets.py": "read results and sheets",
+           "pages/backtest.py": "read results and sheets"}
+ROLE_PAGES = {"viewer": ["pages/sheets.py", "pages/backtest.py"],
+              "manager": ["pages/whatif.py", "pages/tradeoff.py", "pages/scenarios.py", "pages/sheets.py",
+                          "pages/backtest.py"],
+              "finance": ["pages/review.py", "pages/sheets.py", "pages/backtest.py"],
+              "admin": ["pages/users.py", "pages/sheets.py", "pages/backtest.py"]}
 
 
 def make_small_data(folder: Path) -> Path:

@@ -15,6 +15,7 @@ from models.errors import InputError
 from pricing.access.roles import AccessDenied
 from pricing.cli import audit as audit_command
 from pricing.cli import export as export_command
+from pricing.cli import backtest as backtest_command
 from pricing.cli import fit as fit_command
 from pricing.cli import monthly as monthly_command
 from pricing.cli import optimize as optimize_command
@@ -36,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m pricing", description="Bundle pricing optimizer for SU7 car buyers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in (optimize_command, fit_command, monthly_command, export_command, users_command,
+    for command in (optimize_command, fit_command, monthly_command, backtest_command, export_command, users_command,
                     audit_command):
         command.add_parser(sub)
     return parser
