@@ -67,10 +67,14 @@ def test_first_run_refits_checks_drift_and_writes_every_market(data, tmp_path, c
         own = refitted.for_market(market)
         assert own.intercepts[0] == pytest.approx(refitted.intercepts[0] + refitted.segments[0].market_intercepts[market])
     book = openpyxl.load_workbook(month / f"finance_{MONTH}.xlsx")
-    assert book.sheetnames == ["Summary", "R0", "R1", "R2"]
-    summary = book["Summary"]
-    assert [summary.cell(row=r, column=1).value for r in (4, 5, 6)] == ["R0", "R1", "R2"]
-    assert isinstance(summary.cell(row=4, column=3).value, (int, float))
+    assert book.sheetnames == ["Cover", "Changes R0", "Changes R1", "Changes R2", "Exceptions", "Definitions",
+                               "Bundles R0", "Bundles R1", "Bundles R2", "Settings"]
+    cover = book["Cover"]
+    assert cover["A2"].value == "DRAFT" and "DRAFT" in cover.oddHeader.center.text
+    assert cover["B4"].value == MONTH  # the period
+    for market in ("R0", "R1", "R2"):  # the prices in force are the ones the run read, kept with the run
+        assert (month / "in_force" / f"{market}.csv").read_bytes() == (data / "last_sheet.csv").read_bytes()
+        assert json.loads((month / market / "run.json").read_text())["period"] == MONTH
     assert "R0: written" in out and out.count(": written") >= 3
 
 
@@ -200,7 +204,7 @@ def test_killed_mid_run_the_next_run_finishes_only_the_missing_markets(tmp_path)
     first = {p.parent.name: p.read_bytes() for p in (runs / MONTH).glob("*/market.json")
              if not p.parent.name.startswith(".")}
     assert 1 <= len(first) < 12, "the run must be killed mid-way"
-    for folder in (p for p in (runs / MONTH).iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for folder in (p for p in (runs / MONTH).iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "in_force"):
         assert (folder / "market.json").exists()  # whole folders only
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode in (0, 3), result.stderr  # 3: a market whose target the rules cannot reach
