@@ -24,13 +24,14 @@ _PAGE = {
     "review": ("pages/review.py", "Review & approve", ":material/fact_check:"),
     "users": ("pages/users.py", "Users", ":material/group:"),
     "sheets": ("pages/sheets.py", "Price sheets", ":material/table:"),
+    "monthly": ("pages/monthly_runs.py", "Monthly runs", ":material/calendar_month:"),
 }
 # Each role's pages, its landing page first.
 ROLE_PAGES: dict[Role, tuple[str, ...]] = {
-    Role.VIEWER: ("sheets",),
-    Role.MANAGER: ("whatif", "tradeoff", "scenarios", "sheets"),
-    Role.FINANCE: ("review", "sheets"),
-    Role.ADMIN: ("users", "sheets"),
+    Role.VIEWER: ("sheets", "monthly"),
+    Role.MANAGER: ("whatif", "tradeoff", "scenarios", "sheets", "monthly"),
+    Role.FINANCE: ("review", "sheets", "monthly"),
+    Role.ADMIN: ("users", "sheets", "monthly"),
 }
 
 

@@ -41,14 +41,17 @@ ACTIVE = {"CAR-DC-4K", "CAR-WLC-50", "CAR-AIR-2", "HOME-EVC-7", "HOME-CAM-C700",
 PASSWORD = "a good phrase 123"
 PEOPLE = {"viewer": "zhao.yun", "manager": "li.lei", "finance": "wang.fang", "admin": "it.ops"}
 TITLES = {"pages/whatif.py": "What-if", "pages/tradeoff.py": "Trade-off curve", "pages/scenarios.py": "Scenarios",
-          "pages/review.py": "Review & approve", "pages/users.py": "Users", "pages/sheets.py": "Price sheets"}
+          "pages/review.py": "Review & approve", "pages/users.py": "Users", "pages/sheets.py": "Price sheets",
+          "pages/monthly_runs.py": "Monthly runs"}
 REFUSAL = {"pages/whatif.py": "run what-ifs and save scenarios", "pages/tradeoff.py": "run what-ifs and save scenarios",
            "pages/scenarios.py": "run what-ifs and save scenarios", "pages/review.py": "approve or reject price sheets",
-           "pages/users.py": "manage users", "pages/sheets.py": "read results and sheets"}
-ROLE_PAGES = {"viewer": ["pages/sheets.py"],
-              "manager": ["pages/whatif.py", "pages/tradeoff.py", "pages/scenarios.py", "pages/sheets.py"],
-              "finance": ["pages/review.py", "pages/sheets.py"],
-              "admin": ["pages/users.py", "pages/sheets.py"]}
+           "pages/users.py": "manage users", "pages/sheets.py": "read results and sheets",
+           "pages/monthly_runs.py": "read results and sheets"}
+ROLE_PAGES = {"viewer": ["pages/sheets.py", "pages/monthly_runs.py"],
+              "manager": ["pages/whatif.py", "pages/tradeoff.py", "pages/scenarios.py", "pages/sheets.py",
+                          "pages/monthly_runs.py"],
+              "finance": ["pages/review.py", "pages/sheets.py", "pages/monthly_runs.py"],
+              "admin": ["pages/users.py", "pages/sheets.py", "pages/monthly_runs.py"]}
 
 
 def make_small_data(folder: Path) -> Path:
@@ -80,6 +83,7 @@ def team(shared_data, tmp_path, monkeypatch, fast_hashing):
 def use(monkeypatch, data: Path, store: Path) -> None:
     monkeypatch.setenv("BUNDLE_PRICING_DATA", str(data))
     monkeypatch.setenv(STORE_ENV, str(store))
+    monkeypatch.setenv("BUNDLE_PRICING_RUNS", str(store.parent / "runs"))  # no monthly run there
     monkeypatch.delenv("BUNDLE_PRICING_ACCESS_CONFIG", raising=False)
 
 

@@ -43,7 +43,8 @@ class ApprovalError(Exception):
 @dataclass(frozen=True)
 class RunSummary:
     """One revision of one month: where it is, its state, each market's status, each market's
-    decision record (``approvals/<market>.json``) and any note on records repaired or not."""
+    decision record (``approvals/<market>.json``), any note on records repaired or not, and who ran
+    it (the manifest's ``run_by``, None when not recorded)."""
 
     month: str
     revision: int
@@ -52,6 +53,7 @@ class RunSummary:
     markets: dict[str, str]
     approved: dict[str, dict[str, Any]]
     notes: tuple[str, ...] = ()
+    run_by: str | None = None
 
     @property
     def label(self) -> str:
@@ -109,7 +111,8 @@ def list_runs(runs_dir: Path, approvals: Approvals | None = None) -> list[RunSum
             markets = {m: entry.get("status", "?") for m, entry in manifest.get("markets", {}).items()}
             notes = sync_decisions(folder, approvals, newest) if approvals is not None else []
             out.append(RunSummary(manifest.get("month", month_dir.name), int(manifest.get("revision", 1)), folder,
-                                  manifest.get("status", "?"), markets, _approvals(folder), tuple(notes)))
+                                  manifest.get("status", "?"), markets, _approvals(folder), tuple(notes),
+                                  manifest.get("run_by") or None))
     return out
 
 
