@@ -54,11 +54,15 @@ def render() -> None:
         st.success(done)
     run = runs[st.selectbox("Run", range(len(runs)), format_func=lambda k: runs[k].label, key="monthly_run")]
     for note in run.notes:
-        st.warning(f"Repaired from the store: {note}")
-    book = _workbook(str(run.folder), tuple(sorted((m, r.get("decided_at", "")) for m, r in run.approved.items())))
+        st.warning(sentence(note))
+    try:
+        book = _workbook(str(run.folder), tuple(sorted((m, r.get("decided_at", "")) for m, r in run.approved.items())))
+    except InputError as exc:
+        st.error(f"The month's workbook cannot be built: {exc}")
+        book = b""
     if book is None:
         st.info("No market of this run has a sheet, so there is no finance workbook.")
-    else:
+    elif book:
         st.download_button(f"Finance workbook {run.month} (.xlsx)", book, f"finance_{run.month}.xlsx", _MIME,
                            key="dl_month_workbook")
     market = st.selectbox("Market", list(run.markets), key="monthly_market",
@@ -100,13 +104,14 @@ def _decision(run: RunSummary, result: MarketResult, identity: Identity, approva
         return
     report = verify(approvals.folder)
     trail_status(report)
-    if run.run_by and run.run_by == identity.username:
+    own = bool(run.run_by) and run.run_by == identity.username
+    if own:
         st.info("You ran this month: four eyes, so another finance reviewer must approve it.")
     with st.form(f"decide_{market}", clear_on_submit=True):
         st.markdown(f"Deciding on **{market}** as **{identity.label}**")
         comment = st.text_area("Why (required)", key=f"comment_{market}")
         approve, reject = st.columns(2)
-        approved = approve.form_submit_button("Approve", type="primary", disabled=not report.intact)
+        approved = approve.form_submit_button("Approve", type="primary", disabled=not report.intact or own)
         rejected = reject.form_submit_button("Reject", disabled=not report.intact)
     if not (approved or rejected):
         return

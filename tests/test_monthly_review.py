@@ -287,3 +287,23 @@ def test_the_page_pauses_decisions_when_the_trail_is_broken(copy):
     at = _signed_in_page("wang.fang")
     assert any("BROKEN" in e.value for e in at.error)
     assert all(b.disabled for b in at.button if b.label in ("Approve", "Reject"))
+
+
+def test_markets_without_a_sheet_are_on_the_exceptions_sheet(copy):
+    _data, folder, _args, _people, _approvals = copy
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["markets"]["R1"] = {"status": "failed", "message": "failed: the task was lost", "folder": None}
+    manifest["markets"]["R2"] = {"status": "target_unreachable", "best_attach": 0.0042, "folder": "R2",
+                                 "message": "the rules reach at most 0.42%"}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    shutil.rmtree(folder / "R1")
+    (folder / "R2" / "price_sheet.csv").unlink()
+    book = openpyxl.load_workbook(io.BytesIO(month_workbook(folder)))
+    assert [n for n in book.sheetnames if n.startswith("Changes")] == ["Changes"]  # R0 alone has a sheet
+    ws = book["Exceptions"]
+    rows = {ws.cell(r, 1).value: [ws.cell(r, c).value for c in range(2, 7)] for r in range(5, ws.max_row + 1)}
+    assert rows["R2"][:4] == ["", "No sheet: target unreachable", 0.0042, 0.01]
+    assert "0.42%" in rows["R2"][4]
+    assert rows["R1"][1:4] == ["No sheet: the market failed", "failed", "a sheet"]
+    definitions = [c.value for c in book["Definitions"]["A"]]
+    assert "No sheet: target unreachable" in definitions and "No sheet: the market failed" in definitions

@@ -172,8 +172,10 @@ def decide_market(revision_dir: Path, market: str, data_dir: Path, decision: str
     sheet_csv = _checked_sheet(revision_dir, market)
     if not data_dir.is_dir():
         raise InputError(str(data_dir), "data folder not found: nothing was recorded")
-    target_dir = data_dir / "last_sheets"
-    target_dir.mkdir(exist_ok=True)
+    target_dir = None
+    if decision == "approved":  # a rejection publishes nothing
+        target_dir = data_dir / "last_sheets"
+        target_dir.mkdir(exist_ok=True)
     key = subject_key(str(manifest.get("month")), int(manifest.get("revision", 1)), market)
     subject = Subject(RUN_SUBJECT, key, sheet_csv, manifest.get("run_by") or None)
     decided = approvals.decide(lambda _con: subject, decision, actor, comment, target_dir, expected_sheet_sha256,
@@ -217,10 +219,15 @@ def sync_decisions(revision_dir: Path, approvals: Approvals,
     for market in manifest.get("markets", {}):
         key = subject_key(str(manifest.get("month")), int(manifest.get("revision", 1)), market)
         found = newest.get((RUN_SUBJECT, key))
-        if found is not None:
+        if found is None:
+            continue
+        try:
             note = _sync_market(revision_dir, market, found, approvals)
-            if note:
-                notes.append(note)
+        except OSError as exc:  # a read-only run folder: the decision stands in the store all the same
+            note = (f"{market}: decision #{found.id} ({found.decision}) is recorded, but its files could not be "
+                    f"written ({exc.strerror or exc})")
+        if note:
+            notes.append(note)
     return notes
 
 
@@ -243,9 +250,12 @@ def _sync_market(revision_dir: Path, market: str, decided: Decision, approvals: 
         if not load_market(revision_dir, market).intact:
             return (f"{market}: its files no longer match the hashes the run recorded; approval.json not written "
                     f"for the {decided.decision} decision #{decided.id}")
-        state = approval_of(folder)
-        if (state.state, state.by, state.at, state.comment, state.sheet_sha256) != \
-                (decided.decision, decided.actor, decided.decided_at, decided.comment, sheet_sha):
+        try:
+            state = approval_of(folder)
+            seen = (state.state, state.by, state.at, state.comment, state.sheet_sha256)
+        except InputError:  # not a valid record: rewritten from the store
+            seen = None
+        if seen != (decided.decision, decided.actor, decided.decided_at, decided.comment, sheet_sha):
             write_approval(folder, decided.decision, decided.actor, decided.comment, decided.decided_at)
             repaired.append(f"{store.folder_name(market)}/approval.json")
     if decided.written_to is not None:
