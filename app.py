@@ -24,14 +24,15 @@ _PAGE = {
     "review": ("pages/review.py", "Review & approve", ":material/fact_check:"),
     "users": ("pages/users.py", "Users", ":material/group:"),
     "sheets": ("pages/sheets.py", "Price sheets", ":material/table:"),
+    "monthly": ("pages/monthly_runs.py", "Monthly runs", ":material/calendar_month:"),
     "backtest": ("pages/backtest.py", "Backtest", ":material/insights:"),
 }
 # Each role's pages, its landing page first.
 ROLE_PAGES: dict[Role, tuple[str, ...]] = {
-    Role.VIEWER: ("sheets", "backtest"),
-    Role.MANAGER: ("whatif", "tradeoff", "scenarios", "sheets", "backtest"),
-    Role.FINANCE: ("review", "sheets", "backtest"),
-    Role.ADMIN: ("users", "sheets", "backtest"),
+    Role.VIEWER: ("sheets", "monthly", "backtest"),
+    Role.MANAGER: ("whatif", "tradeoff", "scenarios", "sheets", "monthly", "backtest"),
+    Role.FINANCE: ("review", "monthly", "sheets", "backtest"),
+    Role.ADMIN: ("users", "sheets", "monthly", "backtest"),
 }
 
 

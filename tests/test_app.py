@@ -42,16 +42,16 @@ PASSWORD = "a good phrase 123"
 PEOPLE = {"viewer": "zhao.yun", "manager": "li.lei", "finance": "wang.fang", "admin": "it.ops"}
 TITLES = {"pages/whatif.py": "What-if", "pages/tradeoff.py": "Trade-off curve", "pages/scenarios.py": "Scenarios",
           "pages/review.py": "Review & approve", "pages/users.py": "Users", "pages/sheets.py": "Price sheets",
-          "pages/backtest.py": "Backtest"}
+          "pages/monthly_runs.py": "Monthly runs", "pages/backtest.py": "Backtest"}
 REFUSAL = {"pages/whatif.py": "run what-ifs and save scenarios", "pages/tradeoff.py": "run what-ifs and save scenarios",
            "pages/scenarios.py": "run what-ifs and save scenarios", "pages/review.py": "approve or reject price sheets",
            "pages/users.py": "manage users", "pages/sheets.py": "read results and sheets",
-           "pages/backtest.py": "read results and sheets"}
-ROLE_PAGES = {"viewer": ["pages/sheets.py", "pages/backtest.py"],
+           "pages/monthly_runs.py": "read results and sheets", "pages/backtest.py": "read results and sheets"}
+ROLE_PAGES = {"viewer": ["pages/sheets.py", "pages/monthly_runs.py", "pages/backtest.py"],
               "manager": ["pages/whatif.py", "pages/tradeoff.py", "pages/scenarios.py", "pages/sheets.py",
-                          "pages/backtest.py"],
-              "finance": ["pages/review.py", "pages/sheets.py", "pages/backtest.py"],
-              "admin": ["pages/users.py", "pages/sheets.py", "pages/backtest.py"]}
+                          "pages/monthly_runs.py", "pages/backtest.py"],
+              "finance": ["pages/review.py", "pages/monthly_runs.py", "pages/sheets.py", "pages/backtest.py"],
+              "admin": ["pages/users.py", "pages/sheets.py", "pages/monthly_runs.py", "pages/backtest.py"]}
 
 
 def make_small_data(folder: Path) -> Path:
@@ -83,6 +83,7 @@ def team(shared_data, tmp_path, monkeypatch, fast_hashing):
 def use(monkeypatch, data: Path, store: Path) -> None:
     monkeypatch.setenv("BUNDLE_PRICING_DATA", str(data))
     monkeypatch.setenv(STORE_ENV, str(store))
+    monkeypatch.setenv("BUNDLE_PRICING_RUNS", str(store.parent / "runs"))  # no monthly run there
     monkeypatch.delenv("BUNDLE_PRICING_ACCESS_CONFIG", raising=False)
 
 

@@ -68,10 +68,14 @@ def test_first_run_refits_checks_drift_and_writes_every_market(data, tmp_path, c
         own = refitted.for_market(market)
         assert own.intercepts[0] == pytest.approx(refitted.intercepts[0] + refitted.segments[0].market_intercepts[market])
     book = openpyxl.load_workbook(month / f"finance_{MONTH}.xlsx")
-    assert book.sheetnames == ["Summary", "R0", "R1", "R2"]
-    summary = book["Summary"]
-    assert [summary.cell(row=r, column=1).value for r in (4, 5, 6)] == ["R0", "R1", "R2"]
-    assert isinstance(summary.cell(row=4, column=3).value, (int, float))
+    assert book.sheetnames == ["Cover", "Changes R0", "Changes R1", "Changes R2", "Exceptions", "Definitions",
+                               "Bundles R0", "Bundles R1", "Bundles R2", "Settings"]
+    cover = book["Cover"]
+    assert cover["A2"].value == "DRAFT" and "DRAFT" in cover.oddHeader.center.text
+    assert cover["B4"].value == MONTH  # the period
+    for market in ("R0", "R1", "R2"):  # the prices in force are the ones the run read, kept with the run
+        assert (month / "in_force" / f"{market}.csv").read_bytes() == (data / "last_sheet.csv").read_bytes()
+        assert json.loads((month / market / "run.json").read_text())["period"] == MONTH
     assert "R0: written" in out and out.count(": written") >= 3
 
 

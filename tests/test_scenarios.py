@@ -195,8 +195,8 @@ def test_a_sheet_lost_after_the_commit_is_rewritten_from_the_store(tmp_path, mon
     assert store.approvals.publish(tmp_path / "elsewhere") is None  # nothing approved for that folder
     _save(store, "dearer", SHEET)
     with monkeypatch.context() as patch:
-        patch.setattr(type(store.approvals), "publish", lambda self, folder: (_ for _ in ()).throw(
-            PermissionError(13, "Permission denied")))
+        patch.setattr(type(store.approvals), "publish", lambda self, folder, sheet_name="last_sheet.csv": (
+            _ for _ in ()).throw(PermissionError(13, "Permission denied")))
         decided = store.decide("dearer", "approved", WANG, "ok", data)
     assert decided.publish_error == f"{data / 'last_sheet.csv'} could not be written (Permission denied); " \
                                     "the decision is recorded"

@@ -93,6 +93,13 @@ def _check_request(decision: str, actor: Identity, comment: str) -> str:
     return comment
 
 
+def _checked_name(sheet_name: str) -> str:
+    """A published file's name: one plain file name ending ``.csv`` (never a path)."""
+    if not sheet_name.endswith(".csv") or Path(sheet_name).name != sheet_name or sheet_name.startswith("."):
+        raise InputError("sheet_name", f"must be a file name ending .csv, got {sheet_name[:80]!r}")
+    return sheet_name
+
+
 @contextlib.contextmanager
 def _publish_lock(lock_dir: Path, target: str) -> Iterator[None]:
     """One publisher per target file: a thread lock (app sessions are threads of one process)
@@ -119,16 +126,19 @@ class Approvals:
 
     def decide(self, load_subject: Callable[[sqlite3.Connection], Subject], decision: str, actor: Identity,
                comment: str, target_dir: str | Path | None = None, expected_sheet_sha256: str | None = None,
-               ) -> Decision:
+               sheet_name: str = LAST_SHEET) -> Decision:
         """Record ``actor``'s decision on the subject ``load_subject`` reads (inside the
         transaction, so it is the sheet that is decided on), then publish an approval.
 
         Parameters
         ----------
         target_dir
-            Folder whose ``last_sheet.csv`` an approval becomes (None: an approval publishes nothing).
+            Folder whose ``sheet_name`` an approval becomes (None: an approval publishes nothing).
         expected_sheet_sha256
             SHA-256 of the sheet the reviewer saw; refused when the subject changed since.
+        sheet_name
+            The published file's name in ``target_dir``: ``last_sheet.csv`` (the app's data folder),
+            ``<market>.csv`` (``DATA/last_sheets``, a market of the monthly run).
 
         Raises
         ------
@@ -147,7 +157,7 @@ class Approvals:
         comment = _check_request(decision, actor, comment)
         if target_dir is not None and not Path(target_dir).is_dir():
             raise InputError(str(target_dir), "data folder not found: nothing was recorded")
-        target = None if target_dir is None else str(Path(target_dir).absolute() / LAST_SHEET)
+        target = None if target_dir is None else str(Path(target_dir).absolute() / _checked_name(sheet_name))
         con = self._connect()
         try:
             with transaction(con):
@@ -157,7 +167,7 @@ class Approvals:
             con.close()
         if decided.target is not None:
             try:
-                self.publish(Path(target_dir))
+                self.publish(Path(target_dir), sheet_name)
             except OSError as exc:  # recorded all the same; publish() at the next start catches up
                 return replace(decided, publish_error=f"{decided.target} could not be written "
                                                       f"({exc.strerror or exc}); the decision is recorded")
@@ -211,9 +221,9 @@ class Approvals:
         return Decision(approval_id, subject.kind, subject.key, decision, actor.username, actor.role.value, comment,
                         decided_at, subject.saved_by, target, entry.seq)
 
-    def newest_approved_sheet(self, target_dir: str | Path) -> str | None:
-        """The sheet of the newest approval published to ``target_dir``'s last sheet."""
-        target = str(Path(target_dir).absolute() / LAST_SHEET)
+    def newest_approved_sheet(self, target_dir: str | Path, sheet_name: str = LAST_SHEET) -> str | None:
+        """The sheet of the newest approval published to ``target_dir/sheet_name``."""
+        target = str(Path(target_dir).absolute() / _checked_name(sheet_name))
         con = self._connect()
         try:
             row = con.execute("SELECT sheet_csv FROM approvals WHERE target = ? AND decision = 'approved' "
@@ -222,20 +232,20 @@ class Approvals:
             con.close()
         return None if row is None else row[0]
 
-    def publish(self, target_dir: str | Path) -> Path | None:
-        """Write the newest recorded approval to ``<target_dir>/last_sheet.csv`` (aside under a
+    def publish(self, target_dir: str | Path, sheet_name: str = LAST_SHEET) -> Path | None:
+        """Write the newest recorded approval to ``<target_dir>/<sheet_name>`` (aside under a
         unique name, flushed, renamed) unless it is there already; None when nothing was approved
-        for that folder. Safe to call from many threads and processes at once."""
+        for that file. Safe to call from many threads and processes at once."""
         folder = Path(target_dir)
-        path = folder / LAST_SHEET
+        path = folder / _checked_name(sheet_name)
         with _publish_lock(self.folder, str(path.absolute())):
-            sheet = self.newest_approved_sheet(folder)
+            sheet = self.newest_approved_sheet(folder, sheet_name)
             if sheet is None:
                 return None
             with contextlib.suppress(OSError, UnicodeDecodeError):
                 if path.read_text(encoding="utf-8") == sheet:
                     return path
-            tmp = folder / f".{LAST_SHEET}.{uuid.uuid4().hex}.part"
+            tmp = folder / f".{path.name}.{uuid.uuid4().hex}.part"
             try:
                 with open(tmp, "w", encoding="utf-8", newline="") as handle:
                     handle.write(sheet)

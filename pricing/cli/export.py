@@ -9,7 +9,6 @@ All three land together or none does; a refusal writes nothing.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,10 @@ from typing import Any
 from models.errors import InputError
 from pricing.cli.exit_codes import EXIT_BAD_INPUT, EXIT_OK
 from pricing.files.atomic import write_outputs
-from pricing.files.erp import ExportConfig, apply, plan, read_records, records_csv
-from pricing.files.erp_formats import FORMATS, components_csv, render
-from pricing.files.erp_run import ExportRefused, approved_prices, check_run, period_start
-from pricing.files.finance_rows import read_record, run_identifier
+from pricing.files.erp import read_records
+from pricing.files.erp_export import export_run
+from pricing.files.erp_formats import FORMATS
+from pricing.files.erp_run import ExportRefused
 
 __all__ = ["add_parser", "run_export", "companion_paths"]
 
@@ -50,35 +49,22 @@ def companion_paths(out: Path) -> tuple[Path, Path]:
 
 def run_export(args: argparse.Namespace) -> int:
     """Handler of ``python -m pricing export``; returns the exit code."""
-    run_dir = Path(args.run)
-    if not run_dir.is_dir():
-        raise InputError(str(run_dir), "run folder not found")
-    record = read_record(run_dir / "run.json")
+    in_force = read_records(args.in_force) if args.in_force else []
     try:
-        check_run(run_dir, record)
+        done = export_run(Path(args.run), args.format, args.valid_from, in_force, args.open_ended, args.price_list,
+                          args.market)
     except ExportRefused as exc:
         print(f"export refused: {exc}; nothing written", file=sys.stderr)
         return EXIT_BAD_INPUT
-    market = args.market or str(record.get("market") or run_dir.resolve().name)
-    config = ExportConfig(
-        price_list=args.price_list or "BUNDLES-" + (re.sub(r"[^A-Z0-9]+", "-", market.upper()).strip("-") or "MARKET"),
-        market=market, valid_from=period_start(run_dir, record, args.valid_from), run_id=run_identifier(record),
-        currency=str(record.get("currency") or "CNY"), open_ended=args.open_ended,
-    )
-    prices = approved_prices(run_dir, config.currency)
-    in_force = read_records(args.in_force) if args.in_force else []
-    records = plan(prices, in_force, config)
-    ledger = apply(in_force, records)  # refuses an overlap before anything is written
     out = Path(args.out)
     components, in_force_path = companion_paths(out)
     if len({out.resolve(), components.resolve(), in_force_path.resolve()}) < 3 or \
             (args.in_force and Path(args.in_force).resolve() == out.resolve()):
         raise InputError("--out", f"{out.name} would overwrite the export's own companion or input file")
-    texts = {out.name: render(records, config, args.format), components.name: components_csv(prices, config),
-             in_force_path.name: records_csv(ledger)}
+    texts = {out.name: done.records_text, components.name: done.components_text, in_force_path.name: done.in_force_text}
     write_outputs(out.parent, {name: (lambda p, t=text: p.write_bytes(t.encode("utf-8"))) for name, text in texts.items()})
-    counts = {a: sum(r.action == a for r in records) for a in ("create", "update", "end")}
-    print(f"{len(records)} record(s) for {config.price_list} from {config.valid_from} "
+    counts = done.counts()
+    print(f"{len(done.records)} record(s) for {done.config.price_list} from {done.config.valid_from} "
           f"({counts['create']} create, {counts['update']} update, {counts['end']} end); "
           f"wrote {out}, {components.name}, {in_force_path.name}")
     return EXIT_OK

@@ -30,6 +30,10 @@ RULES = {
                                                      "of the demand coefficients) below [goals] target_confidence",
     "Goal not met": "a goal's reached value short of its required value (run.json goals)",
     "Result not proven optimal": "the solver stopped before proving the offer optimal within [solver] rel_gap",
+    "No sheet: target unreachable": "a market of the monthly run has no new sheet because no offer within the "
+                                    "rules reaches [target] attach_rate; value: the best reachable attach rate",
+    "No sheet: the market failed": "a market of the monthly run has no new sheet because its solve failed (bad "
+                                   "input, lost worker, no offer in time); the next run retries it",
 }
 
 _GOAL_LABELS = {

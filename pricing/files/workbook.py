@@ -17,7 +17,7 @@ from typing import Sequence
 import xlsxwriter
 
 from pricing.files.approval import ApprovalState
-from pricing.files.finance_checks import ExceptionLine, exceptions
+from pricing.files.finance_checks import RULES, ExceptionLine, exceptions
 from pricing.files.finance_rows import ChangeLine, MarketResult, RunInfo, change_lines, money_round
 from pricing.files.workbook_appendix import write_definitions, write_detail, write_elasticities, write_settings
 from pricing.files.workbook_cover import write_cover
@@ -37,7 +37,8 @@ _TITLE_ROWS = 3  # title, subtitle, blank: the table header is on row 4
 
 
 def write_finance_workbook(path: Path, markets: Sequence[MarketResult], run: RunInfo,
-                           approval: ApprovalState = ApprovalState()) -> None:
+                           approval: ApprovalState = ApprovalState(),
+                           extra_exceptions: Sequence[ExceptionLine] = ()) -> None:
     """Write the finance workbook of one run to ``path`` (an ``.xlsx``; the caller renames it
     into place).
 
@@ -47,13 +48,19 @@ def write_finance_workbook(path: Path, markets: Sequence[MarketResult], run: Run
     run : the run's period, identifier, who ran it and when, and its input hashes.
     approval : the decision on the sheet (draft by default); the page header says DRAFT, or
         REJECTED, until it is approved.
+    extra_exceptions : lines about markets that are not in ``markets`` (a monthly run's market
+        without a sheet: target unreachable, failed), listed first on the Exceptions sheet and
+        counted on the cover; each names a rule of :data:`RULES`.
     """
     if not markets:
         raise ValueError("a finance workbook needs at least one market")
     options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     names = sheet_names([m.market for m in markets])
     lines = {m.market: change_lines(m) for m in markets}
-    breaches = [e for m in markets for e in exceptions(m, lines[m.market])]
+    unknown = sorted({e.rule for e in extra_exceptions} - set(RULES))
+    if unknown:
+        raise ValueError(f"exception rules not in RULES: {', '.join(unknown)}")
+    breaches = [*extra_exceptions, *(e for m in markets for e in exceptions(m, lines[m.market]))]
     with xlsxwriter.Workbook(str(path), options) as book:
         _set_properties(book, run)
         styles = Styles(book, markets[0].currency)

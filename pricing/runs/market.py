@@ -100,7 +100,7 @@ def _solve(job: MarketJob, start: float) -> MarketOutcome:
                                  "and no feasible offer (a longer time_limit may help)", time.perf_counter() - start)
         headline = summary(result)
         out = folder / "out"
-        extra = {"market": job.market, "month": job.month, "data_dir": job.data_dir,
+        extra = {"market": job.market, "month": job.month, "period": job.month, "data_dir": job.data_dir,
                  "last_sheet": job.last_sheet_name or None}
         written = write_run(result, out, extra_record=extra, headline=headline)
         files = {p.name: p.read_bytes() for p in written}

@@ -33,7 +33,7 @@ from pricing.runs.drift import check_drift
 from pricing.runs.inputs import MonthInputs, read_month_inputs, sheet_bundles
 from pricing.runs.market import FAILED, NO_OFFER, UNREACHABLE, WRITTEN, MarketJob, MarketOutcome, solve_market
 from pricing.runs.refit import FitSettings, refit
-from pricing.runs.workbook import write_finance_workbook
+from pricing.runs.workbook import keep_in_force, workbook_name, write_month_workbook
 
 __all__ = ["MonthlyRequest", "MonthlyReport", "run_monthly", "market_line"]
 
@@ -102,7 +102,8 @@ def _choose_revision(month_dir: Path, key: str) -> tuple[int, Path, dict[str, An
 
 def _complete(revision_dir: Path, inputs: MonthInputs) -> bool:
     done = store.done_markets(revision_dir, list(inputs.buyers))
-    return len(done) == len(inputs.buyers) and (revision_dir / _workbook_name(inputs.month)).exists()
+    sheets = any(r.get("status") == WRITTEN for r in done.values())
+    return len(done) == len(inputs.buyers) and ((revision_dir / workbook_name(inputs.month)).exists() or not sheets)
 
 
 def _unchanged(revision: int, revision_dir: Path, manifest: dict[str, Any], inputs: MonthInputs,
@@ -124,6 +125,7 @@ def _run(request: MonthlyRequest, inputs: MonthInputs, key: str, hashes: dict[st
     log(_opening(inputs, revision, revision_dir, previous, done, removed))
     model_bytes, model_record = _ensure_model(request, inputs, revision_dir, log)
     _drift(inputs, revision_dir, log)
+    keep_in_force(revision_dir, inputs.last_sheets)
     manifest = _manifest(request, inputs, key, hashes, revision, revision_dir, model_record, started, previous)
     manifest["markets"].update({m: _manifest_entry(r) for m, r in done.items()})
     store.write_manifest(revision_dir, manifest)
@@ -145,7 +147,8 @@ def _run(request: MonthlyRequest, inputs: MonthInputs, key: str, hashes: dict[st
     where = _fan_out(_jobs(inputs, request.settings, todo), shared, request, finished)
     manifest["executor"] = where
     markets = {m: done.get(m) or failures[m] for m in inputs.buyers}
-    _write_workbook(inputs, revision_dir, markets)
+    if write_month_workbook(revision_dir, revision_dir / workbook_name(inputs.month)) is None:
+        log("No market has a sheet: no finance workbook this time.")
     manifest.update(status="complete" if not failures else "incomplete", finished_at=store.now())
     store.write_manifest(revision_dir, manifest)
     lines = [market_line(m, markets[m], revision_dir) for m in inputs.buyers]
@@ -286,20 +289,6 @@ def _manifest(request: MonthlyRequest, inputs: MonthInputs, key: str, hashes: di
         "attempts": attempts, "finished_at": None,
         "markets": {m: {"status": "pending", "buyers": b} for m, b in inputs.buyers.items()},
     }
-
-
-def _write_workbook(inputs: MonthInputs, revision_dir: Path, markets: dict[str, dict[str, Any]]) -> None:
-    rows, sheets = [], {}
-    for market, record in markets.items():
-        rows.append({**record, "market": market})
-        sheet = revision_dir / store.folder_name(market) / "price_sheet.csv"
-        if record["status"] == WRITTEN and sheet.exists():
-            sheets[market] = sheet.read_text(encoding="utf-8")
-    write_finance_workbook(revision_dir / _workbook_name(inputs.month), inputs.month, rows, sheets)
-
-
-def _workbook_name(month: str) -> str:
-    return f"finance_{month}.xlsx"
 
 
 def market_line(market: str, record: dict[str, Any], revision_dir: Path) -> str:

@@ -204,6 +204,11 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_manifest(revision_dir: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest.json``; its ``files`` maps each written market file (``North/run.json``)
+    to its SHA-256, the form the ERP export checks (``docs/export.md``)."""
+    manifest["files"] = {f"{entry['folder']}/{name}": digest
+                         for entry in manifest.get("markets", {}).values() if entry.get("folder")
+                         for name, digest in (entry.get("files") or {}).items()}
     write_outputs(revision_dir, {MANIFEST: lambda p: p.write_text(dump_json(manifest), encoding="utf-8")})
 
 

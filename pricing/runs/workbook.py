@@ -1,126 +1,115 @@
-"""The month's workbook for finance: a summary sheet, then one sheet per market with its bundles.
+"""The month's finance workbook: the finance pack (:mod:`pricing.files.workbook`) over every market
+of one revision, with each market's own decision on the cover.
 
-Simple and correct: numbers stored as numbers (money as CNY, rates as %), text cells safe from
-formula injection, written aside and renamed. (A later issue adds the cover, changes and
-exceptions sheets of the spec.)
+Prices in force are each market's last approved sheet *at run time*: the run keeps a copy of it in
+``<revision>/in_force/<market>.csv`` (:func:`keep_in_force`), so a workbook rebuilt after an
+approval still compares against what was in force when the run priced the month, not against the
+sheet just approved. Markets without a sheet (target unreachable, failed) are listed on the
+Exceptions sheet with the reason and, for an unreachable target, the best reachable attach rate.
+The page header says DRAFT until every market with a sheet is approved.
 """
 
 from __future__ import annotations
 
-import io
-import math
-import re
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import xlsxwriter
-
-from pricing.domain.last_sheet import SHEET_COLUMNS
+from pricing.files.approval import ApprovalState
 from pricing.files.atomic import write_outputs
-from pricing.files.cells import neutralize_formula
+from pricing.files.finance_checks import ExceptionLine
+from pricing.files.finance_rows import MarketResult, RunInfo, in_force_from_sheet
+from pricing.files.workbook import write_finance_workbook
+from pricing.runs import store
+from pricing.runs.market import UNREACHABLE, WRITTEN
 
-__all__ = ["write_finance_workbook", "SUMMARY_COLUMNS"]
+__all__ = ["IN_FORCE", "keep_in_force", "month_results", "write_month_workbook", "month_workbook", "workbook_name"]
 
-SUMMARY_COLUMNS = (
-    ("market", "Market", None), ("status", "Status", None), ("buyers", "Car buyers", "count"),
-    ("attach_rate", "Attach rate", "share"), ("attach_target", "Attach target", "share"),
-    ("margin", "Incremental IoT margin (CNY/month)", "money"), ("total_margin", "IoT gross margin (CNY/month)", "money"),
-    ("margin_rate", "IoT margin rate", "share"), ("proven_optimal", "Proven optimal", None),
-    ("gap", "Gap", "share"), ("message", "What happened", None),
-)
-_MONEY = {"list_total", "price", "unit_cost_total", "unit_margin", "incremental_margin", "expected_margin", "last_price"}
-_TEXT = {"bundle_id", "name", "skus"}
-_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+IN_FORCE = "in_force"
 
 
-def write_finance_workbook(path: Path, month: str, markets: list[dict[str, Any]], sheets: dict[str, str]) -> Path:
-    """Write ``path`` (all or nothing).
+def workbook_name(month: str) -> str:
+    return f"finance_{month}.xlsx"
 
-    Parameters
-    ----------
-    month : ``YYYY-MM``.
-    markets : one dict per market with the keys of :data:`SUMMARY_COLUMNS` (missing ones blank).
-    sheets : market -> the text of its ``price_sheet.csv`` (markets without a sheet are absent).
-    """
-    write_outputs(path.parent, {path.name: lambda p: _write(p, month, markets, sheets)})
+
+def keep_in_force(revision_dir: Path, last_sheets: dict[str, Path | None]) -> None:
+    """Copy each market's last approved sheet (as the run reads it) to ``in_force/<market>.csv``;
+    a market without one gets no file (nothing was in force). All or nothing."""
+    folder = Path(revision_dir) / IN_FORCE
+    sheets = {f"{store.folder_name(m)}.csv": p.read_bytes() for m, p in last_sheets.items() if p is not None}
+    folder.mkdir(exist_ok=True)
+    write_outputs(folder, {name: (lambda p, b=content: p.write_bytes(b)) for name, content in sheets.items()})
+
+
+def month_results(revision_dir: Path) -> tuple[list[MarketResult], list[ExceptionLine], RunInfo]:
+    """The markets with a sheet (with their prices in force and decision), an exception line per
+    market without one, and the run's facts, all from the revision folder's files."""
+    revision_dir = Path(revision_dir)
+    manifest = store.read_manifest(revision_dir)
+    month = str(manifest.get("month") or "")
+    target = ((manifest.get("settings") or {}).get("target") or {}).get("attach_rate")
+    results, missing = [], []
+    for market, entry in (manifest.get("markets") or {}).items():
+        folder = revision_dir / store.folder_name(market)
+        if entry.get("status") == WRITTEN and (folder / "price_sheet.csv").is_file():
+            results.append(MarketResult.from_run_dir(folder, market, _in_force(revision_dir, market)))
+        else:
+            missing.append(_no_sheet(market, entry, target))
+    run = RunInfo(run_id=f"monthly-{month}-revision-{int(manifest.get('revision', 1))}", period=month,
+                  run_by=str(manifest.get("run_by") or ""), run_at=str(manifest.get("started_at") or ""),
+                  input_hashes=dict(manifest.get("inputs") or {}))
+    return results, missing, run
+
+
+def _in_force(revision_dir: Path, market: str):
+    folder = revision_dir / IN_FORCE
+    if not folder.is_dir():  # a revision written before the copies were kept: the sheet's last_price column
+        return None
+    path = folder / f"{store.folder_name(market)}.csv"
+    return in_force_from_sheet(path) if path.is_file() else ()
+
+
+def _no_sheet(market: str, entry: dict[str, Any], target: float | None) -> ExceptionLine:
+    message = str(entry.get("message") or "")
+    if entry.get("status") == UNREACHABLE:
+        best = entry.get("best_attach")
+        return ExceptionLine(market, "", "No sheet: target unreachable",
+                             best if isinstance(best, (int, float)) else "not known",
+                             target if isinstance(target, (int, float)) else "the attach target", "fraction",
+                             f"No new sheet for this market: {message}")
+    return ExceptionLine(market, "", "No sheet: the market failed", str(entry.get("status") or "failed"),
+                         "a sheet", "text", f"No new sheet for this market: {message}")
+
+
+def _month_approval(results: list[MarketResult]) -> ApprovalState:
+    """Approved when every market with a sheet is (the cover names each market's decision)."""
+    states = [r.approval for r in results]
+    if not states or not all(s is not None and s.is_approved for s in states):
+        return ApprovalState()
+    by = ", ".join(sorted({s.by for s in states}))
+    return ApprovalState("approved", by, max(s.at for s in states), "every market approved one by one")
+
+
+def write_month_workbook(revision_dir: Path, path: Path) -> Path | None:
+    """Write the month's workbook to ``path`` (aside, then renamed); None when no market has a
+    sheet (every one unreachable or failed: there is nothing to sign, the run's lines say why)."""
+    results, missing, run = month_results(revision_dir)
+    if not results:
+        return None
+    write_outputs(path.parent, {path.name: lambda p: write_finance_workbook(p, results, run, _month_approval(results),
+                                                                           missing)})
     return path
 
 
-def _write(path: Path, month: str, markets: list[dict[str, Any]], sheets: dict[str, str]) -> None:
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    with xlsxwriter.Workbook(str(path), options) as book:
-        formats = {
-            "money": book.add_format({"num_format": "#,##0 [$CNY]"}),
-            "share": book.add_format({"num_format": "0.00%"}),
-            "count": book.add_format({"num_format": "#,##0"}),
-            "pct": book.add_format({"num_format": "0.00"}),
-            "bold": book.add_format({"bold": True}),
-        }
-        summary = book.add_worksheet("Summary")
-        summary.write_string(0, 0, f"Bundle prices for {month}: every market", formats["bold"])
-        for j, (_key, label, _kind) in enumerate(SUMMARY_COLUMNS):
-            summary.write_string(2, j, label, formats["bold"])
-        for i, market in enumerate(markets, start=3):
-            for j, (key, _label, kind) in enumerate(SUMMARY_COLUMNS):
-                _cell(summary, i, j, market.get(key), formats.get(kind) if kind else None)
-        summary.set_column(0, 1, 18)
-        summary.set_column(2, len(SUMMARY_COLUMNS) - 2, 16)
-        summary.set_column(len(SUMMARY_COLUMNS) - 1, len(SUMMARY_COLUMNS) - 1, 80)
-        summary.freeze_panes(3, 1)
-        used = {"summary"}
-        for market, text in sheets.items():
-            _market_sheet(book, _sheet_name(market, used), market, text, formats)
-
-
-def _market_sheet(book, name: str, market: str, text: str, formats: dict[str, Any]) -> None:
-    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    sheet = book.add_worksheet(name)
-    sheet.write_string(0, 0, str(neutralize_formula(f"Market: {market}")), formats["bold"])
-    columns = [c for c in SHEET_COLUMNS if c in frame.columns]
-    for j, col in enumerate(columns):
-        sheet.write_string(2, j, col, formats["bold"])
-    for i, row in enumerate(frame[columns].itertuples(index=False), start=3):
-        for j, (col, value) in enumerate(zip(columns, row)):
-            if col in _TEXT:
-                sheet.write_string(i, j, str(neutralize_formula(value.lstrip("'") if value.startswith("'") else value)))
-                continue
-            number = _number(value)
-            kind = "money" if col in _MONEY else "share" if col == "take_rate" else "pct" if col.endswith("_pct") else None
-            _cell(sheet, i, j, number, formats.get(kind) if kind else None)
-    sheet.set_column(0, 0, 9)
-    sheet.set_column(1, 1, 50)
-    sheet.set_column(2, 2, 44)
-    sheet.set_column(3, len(columns) - 1, 14)
-    sheet.freeze_panes(3, 2)
-
-
-def _cell(sheet, row: int, col: int, value: Any, fmt) -> None:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        sheet.write_blank(row, col, None)
-    elif isinstance(value, bool):
-        sheet.write_string(row, col, "yes" if value else "no")
-    elif isinstance(value, (int, float)):
-        sheet.write_number(row, col, float(value), fmt)
-    else:
-        sheet.write_string(row, col, str(neutralize_formula(str(value))))
-
-
-def _number(text: str) -> float | None:
+def month_workbook(revision_dir: Path) -> bytes | None:
+    """The month's workbook rebuilt with each market's current decision, as bytes (a download);
+    None when no market has a sheet."""
+    handle, name = tempfile.mkstemp(suffix=".xlsx", prefix="finance-")
+    os.close(handle)
+    path = Path(name)
     try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _sheet_name(market: str, used: set[str]) -> str:
-    """A valid, unique sheet name (31 characters at most, none of ``[]:*?/\\``)."""
-    base = _BAD_SHEET_CHARS.sub("_", market).strip("'") or "market"
-    base = base[:31]
-    name, k = base, 2
-    while name.lower() in used:
-        suffix = f" ({k})"
-        name, k = base[: 31 - len(suffix)] + suffix, k + 1
-    used.add(name.lower())
-    return name
+        written = write_month_workbook(revision_dir, path)
+        return path.read_bytes() if written is not None else None
+    finally:
+        path.unlink(missing_ok=True)
