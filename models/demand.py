@@ -171,7 +171,7 @@ class DemandModel:
     def with_price_sensitivity(self, factor: float) -> "DemandModel":
         """A copy with every segment's price coefficient multiplied by ``factor`` (>= 0)."""
         if not (factor >= 0 and math.isfinite(factor)):
-            raise InputError("price sensitivity", f"must be a finite number >= 0, got {factor!r}")
+            raise InputError("price sensitivity", f"must be a finite number >= 0, got {quote(factor)}")
         segs = tuple(
             replace(s, price_coef=s.price_coef * factor) for s in self.segments
         )
@@ -326,9 +326,9 @@ def _number(seg: dict, key: str, name: str, source: str, default: float | None =
     """A segment's finite number field (``default`` when absent), at least ``minimum``."""
     value = seg.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(source, f"segment {name!r}, field {key}: must be a finite number, got {value!r}")
+        raise InputError(source, f"segment {quote(name)}, field {key}: must be a finite number, got {quote(value)}")
     if minimum is not None and value < minimum:
-        raise InputError(source, f"segment {name!r}, field {key}: must be >= {minimum:g}, got {value!r}")
+        raise InputError(source, f"segment {quote(name)}, field {key}: must be >= {minimum:g}, got {quote(value)}")
     return float(value)
 
 
@@ -338,12 +338,12 @@ def _segment_from_dict(seg: Any, where: str, source: str) -> Segment:
         raise InputError(source, f"{where}: must be an object, got {type(seg).__name__}")
     name = seg.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise InputError(source, f"{where}.name: must be a non-empty string, got {name!r}")
+        raise InputError(source, f"{where}.name: must be a non-empty string, got {quote(name)}")
     price_coef = seg.get("price_coef")
     if isinstance(price_coef, (int, float)) and not isinstance(price_coef, bool) and price_coef < 0:
         raise InputError(
             source,
-            f"segment {name!r}, field price_coef: must be >= 0 (demand cannot rise with price), got {price_coef!r}",
+            f"segment {quote(name)}, field price_coef: must be >= 0 (demand cannot rise with price), got {quote(price_coef)}",
         )
     return Segment(
         name=name,
@@ -359,10 +359,10 @@ def _segment_from_dict(seg: Any, where: str, source: str) -> Segment:
 
 def _appeal_from_dict(appeal: Any, name: str, source: str) -> dict[str, float]:
     if not isinstance(appeal, dict):
-        raise InputError(source, f"segment {name!r}, field appeal: must be an object of SKU -> number")
+        raise InputError(source, f"segment {quote(name)}, field appeal: must be an object of SKU -> number")
     for sku, a in appeal.items():
         if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a):
-            raise InputError(source, f"segment {name!r}, appeal of {sku!r}: must be a finite number, got {a!r}")
+            raise InputError(source, f"segment {quote(name)}, appeal of {quote(sku)}: must be a finite number, got {quote(a)}")
     return {str(s): float(a) for s, a in appeal.items()}
 
 
@@ -372,10 +372,10 @@ def _markets_from_dict(markets: Any, name: str, source: str) -> dict[str, float]
     if markets is None:
         return {}
     if not isinstance(markets, dict):
-        raise InputError(source, f"segment {name!r}, field market_intercepts: must be an object of "
+        raise InputError(source, f"segment {quote(name)}, field market_intercepts: must be an object of "
                                  f"market -> number, got {type(markets).__name__}")
     for market, shift in markets.items():
         if isinstance(shift, bool) or not isinstance(shift, (int, float)) or not math.isfinite(shift):
-            raise InputError(source, f"segment {name!r}, market_intercepts of {market!r}: must be a finite "
-                                     f"number, got {shift!r}")
+            raise InputError(source, f"segment {quote(name)}, market_intercepts of {quote(market)}: must be a finite "
+                                     f"number, got {quote(shift)}")
     return {str(m): float(v) for m, v in markets.items()}

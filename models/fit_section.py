@@ -23,7 +23,8 @@ def check_fit_section(fit: Any, source: str = "model.json") -> None:
     Checked: ``warnings`` (list of text), ``months`` and ``regions`` (lists of text),
     ``price_range`` and ``discount_range`` (``{"min": x, "max": y}``, finite, ``min <= max``;
     prices > 0 CNY, discounts in [-1, 1]), and per segment in ``segments``: ``params`` (list of
-    text), ``estimate`` and ``std_error`` (lists of finite numbers as long as ``params``) and
+    text), ``estimate`` and ``std_error`` (lists of finite numbers as long as ``params``; a standard
+    error is null for a parameter the history cannot identify) and
     ``covariance`` (a square matrix of finite numbers of that size).
     """
     if not isinstance(fit, dict):
@@ -48,6 +49,9 @@ def _texts(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+MAX_COVARIANCE = 1e4
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -70,16 +74,23 @@ def _segment_entry(entry: Any, where: str, source: str) -> None:
     if not _texts(params):
         raise InputError(source, f"field {where}.params: must be a list of parameter names, got {quote(params)}")
     size = len(params)
-    for key in ("estimate", "std_error"):
+    for key, may_be_null in (("estimate", False), ("std_error", True)):
         if key in entry:
             values = entry[key]
-            if not isinstance(values, list) or len(values) != size or not all(_number(v) for v in values):
-                raise InputError(source, f"field {where}.{key}: must be a list of {size} finite numbers, got {quote(values)}")
+            # A parameter the history cannot identify has no standard error: null, said in not_identified.
+            ok = isinstance(values, list) and len(values) == size and all(
+                _number(v) or (may_be_null and v is None) for v in values)
+            if not ok:
+                what = "finite numbers (null for a parameter not identified)" if may_be_null else "finite numbers"
+                raise InputError(source, f"field {where}.{key}: must be a list of {size} {what}, got {quote(values)}")
     if "covariance" in entry:
         cov = entry["covariance"]
+        # Coefficients lie within +-100, so no (co)variance of them exceeds 1e4 in size; a larger
+        # one is a broken file, and would overflow the coefficient draws.
         square = isinstance(cov, list) and len(cov) == size and all(
-            isinstance(row, list) and len(row) == size and all(_number(v) for v in row) for row in cov
+            isinstance(row, list) and len(row) == size and all(_number(v) and abs(v) <= MAX_COVARIANCE for v in row)
+            for row in cov
         )
         if not square:
-            raise InputError(source, f"field {where}.covariance: must be a {size} x {size} matrix of finite numbers, "
-                                     f"got {quote(cov)}")
+            raise InputError(source, f"field {where}.covariance: must be a {size} x {size} matrix of finite numbers "
+                                     f"of size at most {MAX_COVARIANCE:g}, got {quote(cov)}")

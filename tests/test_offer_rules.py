@@ -103,7 +103,7 @@ def test_settings_flags_and_toml_keys_round_trip(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [
-    pytest.param("max_bundles_per_sku", 0, r"\[offer\] max_bundles_per_sku: must be a whole number from 1 to 50", id="sku-use"),
+    pytest.param("max_bundles_per_sku", 0, r"\[offer\] max_bundles_per_sku: must be a whole number from 1 to 500", id="sku-use"),
     pytest.param("max_shared_skus", -1, r"\[offer\] max_shared_skus: must be a whole number from 0 to 10", id="shared"),
     pytest.param("min_price_gap", 1.5, r"\[price\] min_price_gap: must be a number in \[0, 1\)", id="gap"),
     pytest.param("target_confidence", 1.0, r"\[goals\] target_confidence: must be a number in \(0, 1\)", id="conf"),

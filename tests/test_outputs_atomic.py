@@ -242,13 +242,13 @@ def test_optimize_publishes_a_verified_set_and_keeps_it_when_the_next_run_fails(
     record = json.loads((out / "run.json").read_text())
     assert record["status"] in ("optimal", "time_limit")
 
-    from pricing.files.sheet import PriceSheet
+    run_record = sys.modules["pricing.files.run_record"]  # the module (pricing.files exports a function of that name)
 
-    def broken(self, path, *args):
+    def broken(path, *args, **kwargs):
         Path(path).write_bytes(b"half a workbook")
         raise OSError("disk full")
 
-    monkeypatch.setattr(PriceSheet, "write_xlsx", broken)
+    monkeypatch.setattr(run_record, "write_workbook", broken)
     with pytest.raises(OSError, match="disk full"):
         main(argv)
     assert verify_outputs(out) == first

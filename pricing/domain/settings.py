@@ -43,7 +43,7 @@ _OPTIONAL_KEYS = frozenset({"pinned", "banned", "max_bundles_per_sku", "max_shar
 
 # Documented ranges (README, "Input limits"); wide for real use, narrow enough to keep the
 # candidate count, the solver and the arithmetic sane.
-MAX_BUNDLES = 50
+MAX_BUNDLES = 500  # an offer of single products can hold hundreds (the RS2 instances of benchmarks/)
 MAX_ITEMS = 10
 MAX_DISCOUNTS = 1_000
 MAX_TIME_LIMIT = 86_400.0

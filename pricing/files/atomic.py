@@ -37,7 +37,6 @@ import hashlib
 import json
 import os
 import shutil
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -54,7 +53,6 @@ _SETS = ".sets"
 _CURRENT = "current"
 _STAGE_PREFIX = ".tmp-"
 _LOCK = ".lock"
-_YOUNG_SECONDS = 60.0
 _KEEP_SETS = 2  # the current set and the one before it (a reader may be halfway through it)
 
 
@@ -204,10 +202,14 @@ def _staging(sets: Path) -> Iterator[Path]:
     published, so that no clean-up removes it meanwhile; removed if anything fails before it
     became a set (and ``sets`` too when nothing else is in it: a failed first run leaves nothing)."""
     stage = sets / f"{_STAGE_PREFIX}{uuid.uuid4().hex}"
-    stage.mkdir(parents=True)
-    lock = os.open(stage / _LOCK, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
+    sets.mkdir(parents=True, exist_ok=True)
+    # Made and locked under the folder's lock, which every clean-up takes: a clean-up never sees
+    # this folder without its held lock, so a staging folder without one is a dead writer's.
+    with _folder_lock(sets):
+        stage.mkdir()
+        lock = os.open(stage / _LOCK, os.O_CREAT | os.O_RDWR, 0o600)
         fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
         yield stage
     finally:
         os.close(lock)
@@ -233,12 +235,8 @@ def _held(path: Path) -> bool:
     try:
         handle = os.open(path / _LOCK, os.O_RDWR)
     except OSError:
-        # No lock file: a published set (not held), or a staging folder whose writer died or has
-        # only just made it (between mkdir and creating the lock): leave a young one alone.
-        if not path.name.startswith(_STAGE_PREFIX):
-            return False
-        with contextlib.suppress(OSError):
-            return time.time() - path.stat().st_mtime < _YOUNG_SECONDS
+        # No lock file: a published set (not held), or a staging folder whose writer died between
+        # making it and its lock (both happen under the folder lock the caller holds).
         return False
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -25,6 +25,7 @@ import pulp
 from models import mnl
 from pricing.optimizer.conic_cuts import OuterCuts
 from pricing.optimizer.goals import Goal
+from pricing.optimizer.highs import HighsWithStart
 from pricing.optimizer.milp_goals import GoalRuleRows
 from pricing.optimizer.offer_rules import OfferRules
 from pricing.optimizer.pruning import per_set_max
@@ -44,34 +45,6 @@ class MilpResult:
     bound: float | None
     solve_seconds: float
     nodes: int
-
-
-class _HighsWithStart(pulp.HiGHS):
-    """PuLP's HiGHS interface, handing a feasible start to the solver before it runs."""
-
-    def __init__(self, start: Sequence[tuple[pulp.LpVariable, float]] | None, **kwargs):
-        super().__init__(**kwargs)
-        self._start = start
-
-    def callSolver(self, lp):  # noqa: N802 - PuLP's name
-        if self._start:
-            values = [0.0] * lp.solverModel.getNumCol()
-            for var, value in self._start:
-                values[var.index] = value
-            solution = highspy.HighsSolution()
-            solution.col_value = values
-            solution.value_valid = True
-            lp.solverModel.setSolution(solution)
-        super().callSolver(lp)
-
-    def findSolutionValues(self, lp):  # noqa: N802 - PuLP's name
-        # PuLP's table lacks some HiGHS statuses (kMemoryLimit, kSolutionLimit, kHighsInterrupt)
-        # and raises KeyError on them after copying the values back. Our status comes from
-        # HiGHS itself (``status_from_highs``), so PuLP's own reading only needs not to fail.
-        try:
-            return super().findSolutionValues(lp)
-        except KeyError:
-            return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
 
 
 def _expr(pairs) -> pulp.LpAffineExpression:
@@ -305,7 +278,7 @@ class OfferMilp(GoalRuleRows):
 
     # -- relaxation: guidance and bound tightening --------------------------------------------
     def _relaxation(self) -> highspy.Highs:
-        solver = _HighsWithStart(None, mip=False, msg=False)
+        solver = HighsWithStart(None, mip=False, msg=False)
         solver.createAndConfigureSolver(self.problem)
         solver.buildSolverModel(self.problem)
         return self.problem.solverModel
@@ -376,7 +349,7 @@ class OfferMilp(GoalRuleRows):
         quiet = dict(mip_heuristic_effort=0.0, mip_heuristic_run_feasibility_jump=False,
                      mip_heuristic_run_rins=False, mip_heuristic_run_rens=False,
                      mip_heuristic_run_root_reduced_cost=False) if start else {}
-        solver = _HighsWithStart(
+        solver = HighsWithStart(
             self._start_values(start) if start else None,
             msg=False, timeLimit=max(float(time_limit), 1e-3), gapRel=float(rel_gap) / 2, mip_abs_gap=1e-12,
             **quiet,
