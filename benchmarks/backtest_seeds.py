@@ -19,7 +19,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pricing.runs.backtest_metrics import seed_summary  # noqa: E402
+from pricing.runs.backtest.metrics import seed_summary  # noqa: E402
 
 _COLUMNS = (
     ("share_of_oracle_pct", "% of oracle", "{:.2f}"),

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.bench_fit import cpu_model  # noqa: E402
 from pricing.domain.settings import Settings  # noqa: E402
 from pricing.runs.cluster import machine_cores  # noqa: E402
-from pricing.runs.monthly import MonthlyRequest, run_monthly  # noqa: E402
+from pricing.runs.monthly.run import MonthlyRequest, run_monthly  # noqa: E402
 
 MONTH = "2026-11"
 

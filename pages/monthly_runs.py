@@ -2,8 +2,8 @@
 and sheet, download the month's finance workbook; finance approves or rejects each market as the
 signed-in reviewer; an approved market's sheet downloads as ERP price records.
 
-One ``render()``; the logic is :mod:`pricing.runs.review` (decisions), :mod:`pricing.runs.workbook`
-(the workbook) and :mod:`pricing.files.erp_export` (the export). Run folders:
+One ``render()``; the logic is :mod:`pricing.runs.monthly.review` (decisions), :mod:`pricing.runs.monthly.workbook`
+(the workbook) and :mod:`pricing.files.erp.export` (the export). Run folders:
 ``$BUNDLE_PRICING_RUNS`` (default ``runs/``); data folder (where an approval writes
 ``last_sheets/<market>.csv``): ``$BUNDLE_PRICING_DATA`` (default ``data/``).
 """
@@ -20,10 +20,10 @@ from pages.common import data_dir, require_page, sentence, store
 from pages.review import trail_status
 from pricing.access import AccessDenied, Approvals, Identity, Permission, verify
 from pricing.files.approval import approval_of
-from pricing.files.erp_export import export_run
-from pricing.files.erp_formats import FORMATS
-from pricing.runs.review import ApprovalError, MarketResult, RunSummary, decide_market, list_runs, load_market
-from pricing.runs.workbook import month_workbook
+from pricing.files.erp.export import export_run
+from pricing.files.erp.formats import FORMATS
+from pricing.runs.monthly.review import ApprovalError, MarketResult, RunSummary, decide_market, list_runs, load_market
+from pricing.runs.monthly.workbook import month_workbook
 
 RUNS_ENV = "BUNDLE_PRICING_RUNS"
 _MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from pricing.domain.last_sheet import SHEET_COLUMNS
-from pricing.files.finance_rows import MarketResult, PriceInForce
+from pricing.files.finance.rows import MarketResult, PriceInForce
 
 HOSTILE = '=HYPERLINK("http://x","y")'
 NEVER_OFFERED = ("SKU U1 was never offered to any segment's buyers in the history: its appeal (0.10) is the "

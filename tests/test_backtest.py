@@ -22,10 +22,10 @@ from models.simulator import MarketSimulator
 from pricing.cli.main import main
 from pricing.domain.offer import Bundle, Offer
 from pricing.domain.settings import Settings
-from pricing.runs.backtest import BacktestConfig, Decision, run_backtest, solve_offer, thompson_model
-from pricing.runs.backtest_inputs import BacktestInputs, read_volumes
-from pricing.runs.backtest_metrics import coefficient_errors, price_churn
-from pricing.runs.backtest_output import BACKTEST_FILES, write_backtest
+from pricing.runs.backtest.loop import BacktestConfig, Decision, run_backtest, solve_offer, thompson_model
+from pricing.runs.backtest.inputs import BacktestInputs, read_volumes
+from pricing.runs.backtest.metrics import coefficient_errors, price_churn
+from pricing.runs.backtest.output import BACKTEST_FILES, write_backtest
 
 # sku: (category, zone, list price CNY, unit cost CNY, standalone rate)
 CATALOG = {

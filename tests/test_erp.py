@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from models.errors import InputError
-from pricing.files.erp import (
+from pricing.files.erp.records import (
     ApprovedPrice, ExportConfig, PriceRecord, apply, bundle_item, check_no_overlap, money, period_end, plan,
     read_records, records_csv,
 )
-from pricing.files.erp_formats import FORMATS, components_csv, render
+from pricing.files.erp.formats import FORMATS, components_csv, render
 
 GOLDEN = Path(__file__).parent / "golden"
 SKUS = ("CAR-1", "CAR-2", "HOME-1", "HOME-2", "HUM-1", "0012", "1E5")  # the last two look like numbers

@@ -15,7 +15,7 @@ import pytest
 from finance_data import north, south, write_run_dir
 from pricing.cli import main
 from pricing.files.approval import write_approval
-from pricing.files.erp import read_records
+from pricing.files.erp.records import read_records
 
 
 def sha(path: Path) -> str:

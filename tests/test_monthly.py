@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 
 from models.demand import DemandModel
-from pricing.runs.store import RESERVED_FOLDERS
+from pricing.runs.monthly.store import RESERVED_FOLDERS
 from monthly_support import MONTH, make_data
 from pricing.cli.main import main
-from pricing.runs import market as market_module
+from pricing.runs.monthly import market as market_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -245,8 +245,8 @@ def test_drift_flags_a_bundle_whose_take_up_collapsed(data):
     flagged below the band, in words."""
     from models.history import History
     from pricing.domain.catalog import Catalog
-    from pricing.runs.drift import check_drift
-    from pricing.runs.inputs import sheet_bundles
+    from pricing.runs.monthly.drift import check_drift
+    from pricing.runs.monthly.inputs import sheet_bundles
 
     catalog = Catalog.from_csv(data / "catalog.csv")
     model = DemandModel.from_json(data / "model.json")

@@ -22,9 +22,9 @@ from pricing.access import AccessDenied, Approvals, FourEyesViolation, Operator,
 from pricing.access.database import STORE_ENV
 from pricing.cli.main import main
 from pricing.files.approval import approval_of
-from pricing.runs.inputs import last_sheet_path
-from pricing.runs.review import ApprovalError, decide_market, list_runs, load_market
-from pricing.runs.workbook import month_workbook
+from pricing.runs.monthly.inputs import last_sheet_path
+from pricing.runs.monthly.review import ApprovalError, decide_market, list_runs, load_market
+from pricing.runs.monthly.workbook import month_workbook
 from tests.fast_hashing import fast_hashing  # noqa: F401  (a fixture)
 
 PASSWORD = "a good phrase 123"

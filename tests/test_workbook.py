@@ -15,10 +15,10 @@ from conftest import DATA
 from finance_data import HOSTILE, NEVER_OFFERED, north, south
 from models.errors import InputError
 from pricing.files.approval import ApprovalState, approval_of, write_approval
-from pricing.files.finance_checks import RULES, proof_in_words
-from pricing.files.finance_rows import RunInfo, money_round, round_half_up, run_identifier
-from pricing.files.workbook import CHANGE_COLUMNS, sheet_names, write_finance_workbook
-from pricing.files.workbook_style import number_formats
+from pricing.files.finance.checks import RULES, proof_in_words
+from pricing.files.finance.rows import RunInfo, money_round, round_half_up, run_identifier
+from pricing.files.finance.workbook import CHANGE_COLUMNS, sheet_names, write_finance_workbook
+from pricing.files.finance.style import number_formats
 
 RUN = RunInfo("run-2026-12-a1b2&c", "2026-12", "li.na", "2026-11-30T01:00:00+00:00", {"catalog.csv": "a" * 64})
 MONEY = number_formats("CNY")
@@ -267,7 +267,7 @@ def test_same_inputs_same_bytes(tmp_path: Path) -> None:
 
 def test_a_monthly_workbook_from_run_folders_shows_each_markets_approval(tmp_path: Path) -> None:
     from finance_data import write_run_dir
-    from pricing.files.finance_rows import MarketResult, in_force_from_sheet
+    from pricing.files.finance.rows import MarketResult, in_force_from_sheet
 
     month = tmp_path / "runs" / "2026-12"
     markets = []
@@ -289,7 +289,7 @@ def test_a_monthly_workbook_from_run_folders_shows_each_markets_approval(tmp_pat
 
 
 def test_prices_in_force_read_from_the_last_sheet() -> None:
-    from pricing.files.finance_rows import in_force_from_sheet
+    from pricing.files.finance.rows import in_force_from_sheet
 
     in_force = in_force_from_sheet(DATA / "last_sheet.csv")
     assert len(in_force) == 5

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from models.errors import InputError
-from pricing.runs.backtest_metrics import MONTHLY_COLUMNS
+from pricing.runs.backtest.metrics import MONTHLY_COLUMNS
 
 __all__ = ["BacktestView", "read_backtest", "policy_summary"]
 

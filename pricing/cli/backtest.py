@@ -13,9 +13,9 @@ from models.errors import InputError
 from pricing.app.backtest_view import policy_summary
 from pricing.cli.exit_codes import EXIT_OK
 from pricing.cli.settings_flags import add_settings_flags, settings_from_args
-from pricing.runs.backtest import POLICIES, BacktestConfig, run_backtest
-from pricing.runs.backtest_inputs import BacktestInputs
-from pricing.runs.backtest_output import write_backtest
+from pricing.runs.backtest.loop import POLICIES, BacktestConfig, run_backtest
+from pricing.runs.backtest.inputs import BacktestInputs
+from pricing.runs.backtest.output import write_backtest
 
 __all__ = ["add_parser", "run_backtest_command"]
 

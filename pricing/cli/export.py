@@ -16,10 +16,10 @@ from typing import Any
 from models.errors import InputError
 from pricing.cli.exit_codes import EXIT_BAD_INPUT, EXIT_OK
 from pricing.files.atomic import write_outputs
-from pricing.files.erp import read_records
-from pricing.files.erp_export import export_run
-from pricing.files.erp_formats import FORMATS
-from pricing.files.erp_run import ExportRefused
+from pricing.files.erp.records import read_records
+from pricing.files.erp.export import export_run
+from pricing.files.erp.formats import FORMATS
+from pricing.files.erp.run_checks import ExportRefused
 
 __all__ = ["add_parser", "run_export", "companion_paths"]
 

@@ -16,8 +16,8 @@ from models.errors import InputError
 from pricing.cli.exit_codes import EXIT_BAD_INPUT
 from pricing.cli.settings_flags import add_settings_flags, settings_from_args
 from pricing.domain.problem import DEFAULT_DATA
-from pricing.runs.monthly import MonthlyRequest, run_monthly
-from pricing.runs.store import RunLocked
+from pricing.runs.monthly.run import MonthlyRequest, run_monthly
+from pricing.runs.monthly.store import RunLocked
 
 __all__ = ["add_parser", "run_monthly_command"]
 

@@ -16,9 +16,9 @@ from pricing.optimizer.optimize import OptimizationResult
 from pricing.domain.problem import input_hashes
 from pricing.files.approval import ApprovalState
 from pricing.files.atomic import dump_json, publish_files
-from pricing.files.finance_rows import MarketResult, RunInfo
+from pricing.files.finance.rows import MarketResult, RunInfo
 from pricing.files.sheet import PriceSheet
-from pricing.files.workbook import write_finance_workbook
+from pricing.files.finance.workbook import write_finance_workbook
 
 __all__ = ["summary", "offer_warnings", "goal_lines", "run_record", "write_run", "write_workbook", "format_summary",
            "OUTPUT_FILES", "DEFAULT_MARKET"]

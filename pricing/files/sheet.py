@@ -91,8 +91,8 @@ class PriceSheet:
         """
         # Imported here: the workbook's rows are built from PriceSheet, so it imports this module.
         from pricing.files.approval import ApprovalState
-        from pricing.files.finance_rows import MarketResult, RunInfo
-        from pricing.files.workbook import write_finance_workbook
+        from pricing.files.finance.rows import MarketResult, RunInfo
+        from pricing.files.finance.workbook import write_finance_workbook
 
         tables = [("All buyers (weighted by takers)", self.elasticity_table())]
         tables += [(f"Segment {name}", self.elasticity_table(name)) for name in self.figures.segment_names]

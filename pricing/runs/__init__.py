@@ -1,19 +1,10 @@
-"""Runs over many markets and months: the monthly run and the backtest of the monthly loop.
+"""Runs over many markets and months: the monthly run (``monthly/``) and the backtest of the monthly
+loop (``backtest/``), with what both share: the refit behind ``python -m pricing fit`` (``refit``)
+and the Dask client the monthly fan-out and the app's solves use (``cluster``).
 
-Owns the jobs an analyst schedules: ``refit`` (the library behind ``python -m pricing fit``),
-``drift`` (last approved sheet against the take-up that arrived since), ``monthly`` (one month,
-every market, resumable, locked, with a manifest), ``cluster`` (the Dask client the fan-out and
-the app share) and ``review`` (listing runs and deciding on a market's sheet); and the backtest
-(``backtest``: policies, the month-by-month loop, the pure per-market solve ``solve_offer``), its
-inputs (``backtest_inputs``), figures (``backtest_metrics``) and files and pictures
-(``backtest_output``). It may import ``models``, ``pricing.domain``, ``pricing.optimizer``,
-``pricing.files`` and ``pricing.access``; never ``pricing.app``, ``pricing.cli`` or Streamlit.
-
-``backtest_output`` is not imported here: it loads matplotlib, which only the writers need.
+May import ``models``, ``pricing.domain``, ``pricing.optimizer``, ``pricing.files`` and
+``pricing.access``; never ``pricing.app``, ``pricing.cli`` or Streamlit. Import the subpackages
+directly (``pricing.runs.monthly.run``, ``pricing.runs.backtest``); nothing heavy loads here.
 """
 
-from pricing.runs.backtest import POLICIES, BacktestConfig, BacktestResult, Decision, run_backtest, solve_offer
-from pricing.runs.backtest_inputs import BacktestInputs
-
-__all__ = ["POLICIES", "BacktestConfig", "BacktestResult", "Decision", "run_backtest", "solve_offer",
-           "BacktestInputs"]
+__all__: list[str] = []

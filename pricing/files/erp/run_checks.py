@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 from models.errors import InputError
 from pricing.files.approval import approval_of, sha256_of
-from pricing.files.erp import ApprovedPrice, money
+from pricing.files.erp.records import ApprovedPrice, money
 
 __all__ = ["ExportRefused", "check_run", "recorded_hashes", "period_start", "approved_prices", "MANIFEST_FILE"]
 

@@ -17,11 +17,11 @@ from typing import Sequence
 import xlsxwriter
 
 from pricing.files.approval import ApprovalState
-from pricing.files.finance_checks import RULES, ExceptionLine, exceptions
-from pricing.files.finance_rows import ChangeLine, MarketResult, RunInfo, change_lines, money_round
-from pricing.files.workbook_appendix import write_definitions, write_detail, write_elasticities, write_settings
-from pricing.files.workbook_cover import write_cover
-from pricing.files.workbook_style import Styles, print_setup, row_height, safe
+from pricing.files.finance.checks import RULES, ExceptionLine, exceptions
+from pricing.files.finance.rows import ChangeLine, MarketResult, RunInfo, change_lines, money_round
+from pricing.files.finance.appendix import write_definitions, write_detail, write_elasticities, write_settings
+from pricing.files.finance.cover import write_cover
+from pricing.files.finance.style import Styles, print_setup, row_height, safe
 
 __all__ = ["write_finance_workbook", "CHANGE_COLUMNS", "EXCEPTION_COLUMNS", "sheet_names"]
 

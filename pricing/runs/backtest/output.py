@@ -16,7 +16,7 @@ import pandas as pd
 
 from pricing.files.atomic import dump_json, write_outputs
 from pricing.files.cells import neutralize_formula
-from pricing.runs.backtest import BacktestResult
+from pricing.runs.backtest.loop import BacktestResult
 
 __all__ = ["write_backtest", "regret_figure", "coefficient_figure", "BACKTEST_FILES"]
 

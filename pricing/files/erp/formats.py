@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from pricing.files.erp import ApprovedPrice, ExportConfig, PriceRecord, csv_text, records_csv
+from pricing.files.erp.records import ApprovedPrice, ExportConfig, PriceRecord, csv_text, records_csv
 
 __all__ = ["FORMATS", "SAP_COLUMNS", "ODOO_COLUMNS", "D365_COLUMNS", "COMPONENT_COLUMNS", "render",
            "components_csv"]

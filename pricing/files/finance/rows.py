@@ -1,7 +1,7 @@
 """What the finance workbook says, before any cell is written: one market's result, the run's
 metadata, the changes against the prices in force, and the lines that break a threshold.
 
-Pure data (pandas and dataclasses); ``pricing.files.workbook`` lays it out in cells. Money is in
+Pure data (pandas and dataclasses); ``pricing.files.finance.workbook`` lays it out in cells. Money is in
 the market's currency, rounded to its minor unit line by line, so that totals are the sums of the
 figures a reader sees; rates and changes are fractions (0.05 = 5%).
 """

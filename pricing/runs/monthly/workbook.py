@@ -1,4 +1,4 @@
-"""The month's finance workbook: the finance pack (:mod:`pricing.files.workbook`) over every market
+"""The month's finance workbook: the finance pack (:mod:`pricing.files.finance.workbook`) over every market
 of one revision, with each market's own decision on the cover.
 
 Prices in force are each market's last approved sheet *at run time*: the run keeps a copy of it in
@@ -18,11 +18,11 @@ from typing import Any
 
 from pricing.files.approval import ApprovalState
 from pricing.files.atomic import write_outputs
-from pricing.files.finance_checks import ExceptionLine
-from pricing.files.finance_rows import MarketResult, RunInfo, in_force_from_sheet
-from pricing.files.workbook import write_finance_workbook
-from pricing.runs import store
-from pricing.runs.market import UNREACHABLE, WRITTEN
+from pricing.files.finance.checks import ExceptionLine
+from pricing.files.finance.rows import MarketResult, RunInfo, in_force_from_sheet
+from pricing.files.finance.workbook import write_finance_workbook
+from pricing.runs.monthly import store
+from pricing.runs.monthly.market import UNREACHABLE, WRITTEN
 
 __all__ = ["IN_FORCE", "keep_in_force", "month_results", "write_month_workbook", "month_workbook", "workbook_name"]
 

@@ -27,8 +27,8 @@ from models.errors import InputError
 from pricing.access import DECISIONS, Approvals, Decision, Identity, Permission, Subject, require
 from pricing.files.approval import approval_of, write_approval
 from pricing.files.atomic import dump_json, write_outputs
-from pricing.runs import store
-from pricing.runs.market import WRITTEN
+from pricing.runs.monthly import store
+from pricing.runs.monthly.market import WRITTEN
 
 __all__ = ["RunSummary", "MarketResult", "ApprovalError", "MarketDecision", "RUN_SUBJECT", "list_runs", "load_market",
            "decide_market", "subject_key", "sync_decisions"]

@@ -1,5 +1,5 @@
 """The thresholds finance checks a price sheet against, and the words the cover uses for proof and
-goals. Pure data: ``pricing.files.workbook`` writes it.
+goals. Pure data: ``pricing.files.finance.workbook`` writes it.
 
 Each rule of :data:`RULES` is documented (label, threshold, where the threshold comes from) and
 listed on the workbook's Definitions sheet; every line breaking one becomes an
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from pricing.files.finance_rows import ChangeLine, MarketResult
+from pricing.files.finance.rows import ChangeLine, MarketResult
 
 __all__ = ["ExceptionLine", "GoalLine", "RULES", "exceptions", "goals_of", "proof_in_words", "target_confidence"]
 

@@ -2,7 +2,7 @@
 
 A task may run in this process, in a local worker process or on a remote Dask worker that does
 not share our disk, so it receives the input files' bytes and returns the output files' bytes;
-the run writes them (``pricing.runs.store``). Nothing here touches the run folder.
+the run writes them (``pricing.runs.monthly.store``). Nothing here touches the run folder.
 """
 
 from __future__ import annotations

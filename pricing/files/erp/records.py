@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 
 from models.errors import InputError
 from pricing.files.cells import neutralize_formula
-from pricing.files.finance_rows import CURRENCY_DECIMALS
+from pricing.files.finance.rows import CURRENCY_DECIMALS
 
 __all__ = ["ApprovedPrice", "ExportConfig", "PriceRecord", "ACTIONS", "RECORD_COLUMNS", "OPEN_END", "bundle_item",
            "plan", "apply", "check_no_overlap", "records_csv", "read_records", "period_end", "money", "csv_text"]

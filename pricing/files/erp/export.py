@@ -1,7 +1,7 @@
 """One market's run folder exported as ERP price records: the library behind
 ``python -m pricing export`` and the app's export download.
 
-:func:`export_run` refuses (:class:`pricing.files.erp_run.ExportRefused`) unless the sheet is
+:func:`export_run` refuses (:class:`pricing.files.erp.run_checks.ExportRefused`) unless the sheet is
 approved for exactly its bytes and every recorded file still has its SHA-256; it returns the three
 texts the export writes (records in the chosen format, the bundles' components, the records in
 force after it) without writing anything.
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Sequence
 
 from models.errors import InputError
-from pricing.files.erp import ExportConfig, PriceRecord, apply, plan, records_csv
-from pricing.files.erp_formats import FORMATS, components_csv, render
-from pricing.files.erp_run import approved_prices, check_run, period_start
-from pricing.files.finance_rows import read_record, run_identifier
+from pricing.files.erp.records import ExportConfig, PriceRecord, apply, plan, records_csv
+from pricing.files.erp.formats import FORMATS, components_csv, render
+from pricing.files.erp.run_checks import approved_prices, check_run, period_start
+from pricing.files.finance.rows import read_record, run_identifier
 
 __all__ = ["RunExport", "export_run", "price_list_key"]
 

@@ -21,7 +21,7 @@ from models.tables import read_table
 from pricing.domain.catalog import Catalog
 from pricing.domain.last_sheet import SHEET_COLUMNS, read_last_prices
 from pricing.domain.settings import Settings
-from pricing.runs.store import folder_name
+from pricing.runs.monthly.store import folder_name
 
 __all__ = ["MonthInputs", "read_month_inputs", "read_volumes", "last_sheet_path", "sheet_bundles", "MONTH"]
 

@@ -27,13 +27,13 @@ from typing import Any, Callable
 
 from pricing.domain.settings import Settings
 from pricing.files.atomic import dump_json, write_outputs
-from pricing.runs import store
+from pricing.runs.monthly import store
 from pricing.runs.cluster import check_scheduler
-from pricing.runs.drift import check_drift
-from pricing.runs.inputs import MonthInputs, read_month_inputs, sheet_bundles
-from pricing.runs.market import FAILED, NO_OFFER, UNREACHABLE, WRITTEN, MarketJob, MarketOutcome, solve_market
+from pricing.runs.monthly.drift import check_drift
+from pricing.runs.monthly.inputs import MonthInputs, read_month_inputs, sheet_bundles
+from pricing.runs.monthly.market import FAILED, NO_OFFER, UNREACHABLE, WRITTEN, MarketJob, MarketOutcome, solve_market
 from pricing.runs.refit import FitSettings, refit
-from pricing.runs.workbook import keep_in_force, workbook_name, write_month_workbook
+from pricing.runs.monthly.workbook import keep_in_force, workbook_name, write_month_workbook
 
 __all__ = ["MonthlyRequest", "MonthlyReport", "run_monthly", "market_line"]
 

@@ -46,8 +46,8 @@ from models.uncertainty import coefficient_draws
 from pricing.domain.offer import Offer, evaluate_offer
 from pricing.domain.problem import Problem
 from pricing.optimizer.optimize import InfeasibleTarget, optimize
-from pricing.runs.backtest_inputs import BacktestInputs, month_after
-from pricing.runs.backtest_metrics import coefficient_errors, monthly_table, price_churn
+from pricing.runs.backtest.inputs import BacktestInputs, month_after
+from pricing.runs.backtest.metrics import coefficient_errors, monthly_table, price_churn
 
 __all__ = ["POLICIES", "BacktestConfig", "BacktestResult", "Decision", "solve_offer", "run_backtest",
            "thompson_model"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from pricing.files.approval import ApprovalState, readable_time
-from pricing.files.finance_checks import ExceptionLine, goals_of, proof_in_words, target_confidence
-from pricing.files.finance_rows import MarketResult, RunInfo, money_round
-from pricing.files.workbook_style import Styles, row_height, safe
+from pricing.files.finance.checks import ExceptionLine, goals_of, proof_in_words, target_confidence
+from pricing.files.finance.rows import MarketResult, RunInfo, money_round
+from pricing.files.finance.style import Styles, row_height, safe
 
 __all__ = ["write_cover", "COVER_FIGURES"]
 

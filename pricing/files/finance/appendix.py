@@ -7,10 +7,10 @@ import math
 from typing import Any, Sequence
 
 from pricing.domain.last_sheet import SHEET_COLUMNS
-from pricing.files.finance_checks import RULES
-from pricing.files.finance_rows import MarketResult, money_round, round_half_up
-from pricing.files.workbook_cover import COVER_FIGURES
-from pricing.files.workbook_style import Styles, row_height, safe
+from pricing.files.finance.checks import RULES
+from pricing.files.finance.rows import MarketResult, money_round, round_half_up
+from pricing.files.finance.cover import COVER_FIGURES
+from pricing.files.finance.style import Styles, row_height, safe
 
 __all__ = ["DEFINITIONS", "DETAIL_LABELS", "write_definitions", "write_detail", "write_elasticities",
            "write_settings"]
