@@ -39,7 +39,6 @@ import pandas as pd
 
 from models.demand import DemandModel, Segment
 from models.errors import InputError
-from models.fit import SegmentLogitFit
 from models.history import History
 from models.simulator import MarketSimulator, market_key
 from models.uncertainty import coefficient_draws
@@ -195,6 +194,8 @@ class _Run:
     def _fit(self, frame: pd.DataFrame) -> DemandModel | None:
         try:
             history = History(frame.reset_index(drop=True), self.inputs.history.source)
+            from models.fit import SegmentLogitFit  # scipy loads here, not for every command
+
             return SegmentLogitFit().fit(history, self.inputs.catalog).to_model(self.inputs.truth.currency)
         except _FIT_ERRORS:
             return None
