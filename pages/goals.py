@@ -45,7 +45,18 @@ def controls(s: Settings) -> dict[str, Any]:
 
 def render(goals: dict[str, Any]) -> None:
     """The goals of a result: required, reached, binding, and the probability each holds."""
-    rows = [{"goal": name, **{k: v for k, v in body.items()}} for name, body in goals.items() if isinstance(body, dict)]
+    labels = {"attach_rate": ("Attach rate", "{:.2%}"), "margin_rate_points": ("IoT margin rate change (points)", "{:+.2f}"),
+              "devices_per_buyer": ("Devices per car buyer", "{:.3f}")}
+    rows = []
+    for name, body in goals.items():
+        if not isinstance(body, dict):
+            continue
+        label, fmt = labels.get(name, (name, "{:g}"))
+        shown = {k: (fmt.format(body[k]) if isinstance(body.get(k), (int, float)) else "") for k in ("required", "reached")}
+        probability = body.get("probability_met")
+        rows.append({"goal": label, "required": shown["required"], "reached": shown["reached"],
+                     "binds": "yes" if body.get("binds") else "no",
+                     "probability met": "" if probability is None else f"{probability:.1%}"})
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if "prob_target_met" in goals:
