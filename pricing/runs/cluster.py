@@ -75,7 +75,6 @@ def check_scheduler(address: str, timeout: float = 5.0) -> None:
     if not host:
         raise InputError("--scheduler", f"not an address like tcp://host:8786, got {address!r}")
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
+        socket.create_connection((host, port), timeout=timeout).close()
     except OSError as exc:
         raise InputError("--scheduler", f"no Dask scheduler answers at {address} ({exc.strerror or exc})") from None
