@@ -267,3 +267,20 @@ def test_fit_publishes_model_and_validation_as_one_set(tmp_path: Path) -> None:
     assert (data / "model.json").is_symlink()
     assert main(["optimize", "--data", str(data), "--config", str(data / "run.toml"),
                  "--out", str(tmp_path / "out")]) == 0  # the published model reads back
+
+
+def test_clear_leftovers_spares_a_part_file_a_live_writer_holds(tmp_path: Path) -> None:
+    """Another writer's temporary file in the same folder (an approval writing last_sheet.csv while
+    a fit clears the data folder) is not a leftover while its writer holds it."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    live = folder / ".last_sheet.csv.live.part"
+    handle = atomic.hold_part(live)
+    dead = folder / ".last_sheet.csv.dead.part"
+    dead.write_text("a killed writer's")
+    try:
+        assert atomic.clear_leftovers(folder) == [dead]
+        assert live.exists()
+    finally:
+        os.close(handle)
+    assert atomic.clear_leftovers(folder) == [live]

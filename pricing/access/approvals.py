@@ -26,6 +26,7 @@ from models.errors import InputError
 from pricing.access import audit
 from pricing.access.database import connect, default_store_dir, transaction
 from pricing.access.roles import AccessDenied, Identity, Permission, require
+from pricing.files.atomic import hold_part
 
 __all__ = ["DECISIONS", "Subject", "Decision", "Approvals", "FourEyesViolation", "StaleReview", "LAST_SHEET"]
 
@@ -246,6 +247,7 @@ class Approvals:
                 if path.read_text(encoding="utf-8") == sheet:
                     return path
             tmp = folder / f".{path.name}.{uuid.uuid4().hex}.part"
+            hold = hold_part(tmp)  # a fit clearing leftovers in the data folder meanwhile leaves it alone
             try:
                 with open(tmp, "w", encoding="utf-8", newline="") as handle:
                     handle.write(sheet)
@@ -253,6 +255,7 @@ class Approvals:
                     os.fsync(handle.fileno())
                 os.replace(tmp, path)
             finally:
+                os.close(hold)
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
         return path

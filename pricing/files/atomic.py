@@ -45,7 +45,7 @@ import numpy as np
 
 from models.errors import InputError, clip
 
-__all__ = ["publish_files", "verify_outputs", "clear_leftovers", "write_outputs", "dump_json", "MANIFEST",
+__all__ = ["publish_files", "verify_outputs", "clear_leftovers", "write_outputs", "hold_part", "dump_json", "MANIFEST",
            "OutputsIncomplete"]
 
 MANIFEST = "manifest.json"
@@ -163,7 +163,7 @@ def clear_leftovers(folder: str | Path, *, locked: bool = False) -> list[Path]:
         return []
     removed = []
     for path in folder.iterdir():
-        stray = path.name.startswith(".") and path.name.endswith(".part") and path.is_file()
+        stray = path.name.startswith(".") and path.name.endswith(".part") and path.is_file() and not _part_held(path)
         if stray or (path.name.startswith(".link-") and path.is_symlink()):
             path.unlink(missing_ok=True)
             removed.append(path)
@@ -182,9 +182,11 @@ def write_outputs(out_dir: Path, writers: Mapping[str, Callable[[Path], None]]) 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     temps: dict[str, Path] = {}
+    holds: list[int] = []
     try:
         for name, writer in writers.items():
             temps[name] = out_dir / f".{name}.{uuid.uuid4().hex}.part"
+            holds.append(hold_part(temps[name]))
             writer(temps[name])
             _fsync(temps[name])
         for name, tmp in temps.items():
@@ -193,6 +195,32 @@ def write_outputs(out_dir: Path, writers: Mapping[str, Callable[[Path], None]]) 
     finally:
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
+        for handle in holds:
+            os.close(handle)
+
+
+def hold_part(path: Path) -> int:
+    """Create the temporary file ``path`` and hold an ``flock`` on it (returns the descriptor to
+    close when done): :func:`clear_leftovers`, run by another writer of the same folder, removes
+    only ``.part`` files that nobody holds, i.e. those a killed writer left."""
+    handle = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def _part_held(path: Path) -> bool:
+    """True when a live writer holds the temporary file ``path`` (see :func:`hold_part`)."""
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(handle)
 
 
 # -- steps ------------------------------------------------------------------------------------
