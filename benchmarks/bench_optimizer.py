@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.instances import shipped, synthetic  # noqa: E402
 from pricing.optimizer.candidates import build_candidates  # noqa: E402
-from pricing.optimizer.highs import HighsWithStart  # noqa: E402
+import pricing.optimizer.highs  # noqa: E402,F401 (silences the HiGHS banner)
 from pricing.optimizer.optimize import optimize  # noqa: E402
 from pricing.domain.settings import Settings  # noqa: E402
 from pricing.optimizer.status import status_from_highs  # noqa: E402
@@ -69,7 +69,7 @@ def textbook_big_m(problem, time_limit: float) -> dict:
                               pulp.LpConstraintLE, "attach", 1.0 - s.attach_rate)
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
-    prob.solve(HighsWithStart(None, msg=False, timeLimit=time_limit, gapRel=s.rel_gap))
+    prob.solve(pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=s.rel_gap))
     solve = time.perf_counter() - t1
     highs = prob.solverModel
     info = highs.getInfo()

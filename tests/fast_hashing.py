@@ -12,4 +12,3 @@ CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 @pytest.fixture
 def fast_hashing(monkeypatch):
     monkeypatch.setattr(passwords, "_HASHER", CHEAP)
-    monkeypatch.setattr(passwords, "DUMMY_HASH", CHEAP.hash("dummy password"))

@@ -99,7 +99,7 @@ def test_a_space_beyond_the_limit_is_refused_naming_the_settings() -> None:
     problem = Problem.load(DATA)
     settings = problem.settings.replace(max_items=10, one_per_category=False, required_zones=())
     with pytest.raises(InputError, match=r"too many candidates: with max_items = 10 .* above the limit of "
-                                         r"2,000,000 candidates .*lower \[offer\] max_items \(--max-items\)"):
+                                         r"3,000,000 candidates .*lower \[offer\] max_items \(--max-items\)"):
         check_candidate_limits(problem.catalog, settings, 4)
     with pytest.raises(InputError, match="too many candidates"):
         problem.replace(settings=settings)  # a what-if is refused the same way

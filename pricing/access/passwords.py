@@ -10,15 +10,26 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from models.errors import InputError
 
 __all__ = ["hash_password", "verify_password", "needs_rehash", "check_password_rule", "one_time_password",
-           "MIN_PASSWORD_LENGTH", "DUMMY_HASH"]
+           "MIN_PASSWORD_LENGTH", "dummy_hash"]
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # Argon2 takes any length; this bounds the work a sign-in can ask for
 # argon2-cffi's defaults (RFC 9106's second recommendation: 64 MiB, 3 passes, 4 lanes).
 _HASHER = PasswordHasher()
-# Verified against when the user name is unknown, so an unknown name costs the same time as a
-# wrong password and timing does not tell which names exist.
-DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def dummy_hash() -> str:
+    """A hash of a random password with the current parameters, verified against when the user
+    name is unknown, so an unknown name costs the same time as a wrong password and timing does
+    not tell which names exist.
+
+    Made on first use, not at import: one Argon2 hash costs about 0.2 s, which every command
+    (``optimize`` included) paid at start-up when it was a module constant."""
+    key = id(_HASHER)
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = _HASHER.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[key]
 
 
 def hash_password(password: str) -> str:

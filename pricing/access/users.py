@@ -20,7 +20,7 @@ from models.errors import InputError
 from pricing.access import audit
 from pricing.access.database import connect, default_store_dir, transaction
 from pricing.access.passwords import (
-    DUMMY_HASH, check_password_rule, hash_password, one_time_password, verify_password,
+    check_password_rule, dummy_hash, hash_password, one_time_password, verify_password,
 )
 from pricing.access.roles import AccessDenied, Identity, Permission, Role, require
 from pricing.access.settings import AccessSettings
@@ -259,7 +259,7 @@ class UserDirectory:
             self._refuse_if_locked(con, name)
             row = con.execute("SELECT role, password_hash, must_change FROM users WHERE username = ?",
                               (name,)).fetchone()
-            ok = verify_password(row[1] if row else DUMMY_HASH, password) and row is not None
+            ok = verify_password(row[1] if row else dummy_hash(), password) and row is not None
             if not ok:
                 self._fail(con, name, row is not None)
             with transaction(con):

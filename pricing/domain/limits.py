@@ -28,7 +28,7 @@ from pricing.domain.settings import Settings
 __all__ = ["CandidateEstimate", "estimate_candidates", "check_candidate_limits", "MAX_CANDIDATES",
            "MAX_MEMORY_BYTES"]
 
-MAX_CANDIDATES = 2_000_000
+MAX_CANDIDATES = 3_000_000
 """Most (SKU set, ladder price) candidates a run may enumerate (an upper bound: sets x (prices + 1))."""
 
 MAX_MEMORY_BYTES = 2 * 2**30

@@ -155,14 +155,12 @@ class _CutLp:
         self.milp, self.cuts = milp, cuts
         n, n_seg = milp.attraction.shape
         self.highs = highs = milp._relaxation()
-        highs.setOptionValue("output_flag", False)
         self.n_col = highs.getNumCol()
-        self.z_col = np.array([zc.index for zc in milp.z], dtype=np.int64)
-        self.t_col = np.array([[milp.t[c][s].index for s in range(n_seg)] for c in range(n)],
-                              dtype=np.int64).reshape(n, n_seg)
-        self.alpha_col = np.array([a.index for a in milp.alpha], dtype=np.int64)
+        self.z_col = np.asarray(milp.z, dtype=np.int64)
+        self.t_col = np.asarray(milp.t, dtype=np.int64).reshape(n, n_seg)
+        self.alpha_col = np.asarray(milp.alpha, dtype=np.int64)
         # omega_s = w_s ref_s lies in [ref / high, ref / low].
-        low_w, high_w = cuts.reference / milp.x0_high, cuts.reference / milp.x0_low
+        low_w, high_w = cuts.reference / milp.x0_high * (1.0 - 1e-6), cuts.reference / milp.x0_low * (1.0 + 1e-6)
         highs.addCols(n_seg, np.zeros(n_seg), low_w, high_w, 0, np.zeros(0, dtype=np.int32),
                       np.zeros(0, dtype=np.int32), np.zeros(0))
         _add_rows(highs, cuts.odds_rows(milp.attraction, self._z, self._omega))
@@ -191,7 +189,7 @@ class _CutLp:
         self.highs.run()
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        self.cuts.root_bounds.append(-self.highs.getInfo().objective_function_value * self.milp.objective_scale)
+        self.cuts.root_bounds.append(self.highs.getInfo().objective_function_value * self.milp.objective_scale)
         return np.asarray(self.highs.getSolution().col_value)
 
     def separate(self, x: np.ndarray, max_cuts: int) -> bool:

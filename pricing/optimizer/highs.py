@@ -1,15 +1,17 @@
-"""HiGHS through PuLP, as the MILP needs it: a feasible start handed over before the solve, PuLP's
-status table kept from failing on statuses it does not list, and no banner on the terminal."""
+"""HiGHS as the MILP needs it: a feasible start handed over before the solve, the status read
+from HiGHS's own model status, and no banner on the terminal."""
 
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from dataclasses import dataclass
 
 import highspy
-import pulp
+import numpy as np
 
-__all__ = ["HighsWithStart"]
+from pricing.optimizer.status import SolveStatus, status_from_highs
+
+__all__ = ["MipRun", "run_mip"]
 
 
 def _without_banner() -> None:
@@ -33,29 +35,37 @@ def _without_banner() -> None:
 _without_banner()
 
 
-class HighsWithStart(pulp.HiGHS):
-    """PuLP's HiGHS interface, handing a feasible start to the solver before it runs."""
+@dataclass(frozen=True)
+class MipRun:
+    """One HiGHS run: our status, the column values (``None`` without a feasible point), the
+    dual bound in the model's objective units (``inf`` when HiGHS has none) and the nodes."""
 
-    def __init__(self, start: Sequence[tuple[pulp.LpVariable, float]] | None, **kwargs):
-        super().__init__(**kwargs)
-        self._start = start
+    status: SolveStatus
+    values: np.ndarray | None
+    dual_bound: float
+    nodes: int
 
-    def callSolver(self, lp):  # noqa: N802 - PuLP's name
-        if self._start:
-            values = [0.0] * lp.solverModel.getNumCol()
-            for var, value in self._start:
-                values[var.index] = value
-            solution = highspy.HighsSolution()
-            solution.col_value = values
-            solution.value_valid = True
-            lp.solverModel.setSolution(solution)
-        super().callSolver(lp)
 
-    def findSolutionValues(self, lp):  # noqa: N802 - PuLP's name
-        # PuLP's table lacks some HiGHS statuses (kMemoryLimit, kSolutionLimit, kHighsInterrupt)
-        # and raises KeyError on them after copying the values back. Our status comes from
-        # HiGHS itself (``status_from_highs``), so PuLP's own reading only needs not to fail.
-        try:
-            return super().findSolutionValues(lp)
-        except KeyError:
-            return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
+def run_mip(highs: highspy.Highs, start: np.ndarray | None = None, **options: object) -> MipRun:
+    """Run ``highs`` (a maximisation) with ``options`` and, if given, the feasible point
+    ``start`` (one value per column) handed over first."""
+    for name, value in options.items():
+        highs.setOptionValue(name, value)
+    if start is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = np.asarray(start, dtype=float)
+        solution.value_valid = True
+        highs.setSolution(solution)
+    highs.run()
+    info = highs.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    status = status_from_highs(highs.getModelStatus(), has_solution)
+    values = np.asarray(highs.getSolution().col_value) if has_solution else None
+    if values is not None and status is SolveStatus.OPTIMAL:
+        # HiGHS has (rarely, on near-degenerate bounds) reported "optimal" with an objective
+        # its own solution does not have; such an answer proves nothing.
+        cost = np.asarray(highs.getLp().col_cost_)
+        if abs(float(cost @ values) - info.objective_function_value) > 1e-6 * max(1.0, abs(info.objective_function_value)):
+            status = SolveStatus.ERROR
+    bound = float(info.mip_dual_bound)
+    return MipRun(status, values, bound if np.isfinite(bound) else float("inf"), int(info.mip_node_count))

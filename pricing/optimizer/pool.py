@@ -31,6 +31,8 @@ __all__ = ["Pool", "Solved", "reduce_candidates", "solve_pool", "CUT_ROUNDS"]
 # Rounds of conic tangent cuts at the root (docs/formulation.md section 3). Each round is one
 # warm-started LP; they stop early once the bound stops moving.
 CUT_ROUNDS = 8
+# Which no-bundle bounds are tightened against the incumbent (``OfferMilp.tightened_bounds``).
+TIGHTEN_SIDES: tuple[str, ...] = ("low", "high")
 
 
 def reduce_candidates(cands: Candidates, shares: np.ndarray, max_bundles: int, objective: str, *, margin=None,
@@ -218,7 +220,7 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
 
     clock = time.perf_counter()
     result = milp.solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
-    if result.status is SolveStatus.INFEASIBLE and incumbent is not None:
+    if result.status in (SolveStatus.INFEASIBLE, SolveStatus.ERROR) and incumbent is not None:
         # The incumbent lies inside the tightened bounds, so "infeasible" there is numerical
         # trouble, not a proof: solve the model with the rules' bounds instead.
         result = pool.milp().solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
@@ -243,7 +245,7 @@ def _tightened(pool: Pool, incumbent: list[int] | None, rounds: int, deadline: f
     for _ in range(rounds):
         if time.perf_counter() > deadline:
             break
-        bounds = milp.tightened_bounds(pool.value(incumbent), deadline)
+        bounds = milp.tightened_bounds(pool.value(incumbent), deadline, TIGHTEN_SIDES)
         if bounds is None:
             return None
         milp = pool.milp(bounds)

@@ -1,0 +1,148 @@
+"""A mixed-integer linear program held as numpy arrays and handed to HiGHS in one call.
+
+Columns come in named groups (``offer``, ``take``, ...), each an array of indices; rows come in
+named groups, one per business rule (``max_bundles``, ``one_price_per_set``, ...), each a block
+of sparse rows in compressed form. Nothing here knows about bundles: :mod:`milp` states the
+offer program with it.
+
+Why not PuLP: PuLP makes a Python object per variable and per coefficient, and on the shipped
+instance building the model that way took longer than HiGHS took to solve it
+(``docs/benchmarks.md``). The same rows as arrays cost a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import highspy
+import numpy as np
+
+__all__ = ["LinearModel", "RowBlock", "INF"]
+
+INF = highspy.kHighsInf
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """Rows of one business rule: ``lower <= A x <= upper`` with ``A`` in compressed row form
+    (``starts`` has one entry per row plus the end)."""
+
+    name: str
+    lower: np.ndarray
+    upper: np.ndarray
+    starts: np.ndarray
+    index: np.ndarray
+    value: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lower)
+
+
+def rows_from_dense(name: str, cols: np.ndarray, vals: np.ndarray, lower, upper) -> RowBlock:
+    """A block whose rows have the same number of entries: ``cols`` and ``vals`` are (rows,
+    width); entries with a zero value are dropped."""
+    cols, vals = np.atleast_2d(np.asarray(cols, dtype=np.int64)), np.atleast_2d(np.asarray(vals, dtype=float))
+    n_rows = cols.shape[0]
+    keep = vals != 0.0
+    counts = keep.sum(axis=1)
+    starts = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    return RowBlock(name, np.broadcast_to(np.asarray(lower, dtype=float), (n_rows,)).copy(),
+                    np.broadcast_to(np.asarray(upper, dtype=float), (n_rows,)).copy(),
+                    starts, cols[keep], vals[keep])
+
+
+def rows_from_lists(name: str, rows: list[tuple[np.ndarray, np.ndarray]], lower, upper) -> RowBlock:
+    """A block of rows of any length: ``rows`` holds one (column indices, values) pair per row."""
+    n_rows = len(rows)
+    counts = np.fromiter((len(c) for c, _ in rows), dtype=np.int64, count=n_rows)
+    starts = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    index = np.concatenate([np.asarray(c, dtype=np.int64) for c, _ in rows]) if n_rows else np.zeros(0, np.int64)
+    value = np.concatenate([np.asarray(v, dtype=float) for _, v in rows]) if n_rows else np.zeros(0)
+    return RowBlock(name, np.broadcast_to(np.asarray(lower, dtype=float), (n_rows,)).copy(),
+                    np.broadcast_to(np.asarray(upper, dtype=float), (n_rows,)).copy(), starts, index, value)
+
+
+class LinearModel:
+    """Columns and row blocks of one maximisation program."""
+
+    def __init__(self) -> None:
+        self.col_groups: list[tuple[str, int, int]] = []  # (name, first index, count)
+        self._low: list[np.ndarray] = []
+        self._high: list[np.ndarray] = []
+        self._integer: list[np.ndarray] = []
+        self.n_col = 0
+        self.cost = np.zeros(0)
+        self.blocks: list[RowBlock] = []
+
+    # -- building ---------------------------------------------------------------------------
+    def add_columns(self, name: str, low, high, integer: bool = False) -> np.ndarray:
+        """Add a group of columns shaped like ``low``; returns their indices in that shape."""
+        low = np.asarray(low, dtype=float)
+        high = np.broadcast_to(np.asarray(high, dtype=float), low.shape)
+        first, count = self.n_col, low.size
+        self.col_groups.append((name, first, count))
+        self._low.append(low.ravel())
+        self._high.append(np.array(high, dtype=float).ravel())
+        self._integer.append(np.full(count, integer))
+        self.n_col += count
+        self.cost = np.concatenate([self.cost, np.zeros(count)])
+        return np.arange(first, first + count, dtype=np.int64).reshape(low.shape)
+
+    def add(self, block: RowBlock) -> None:
+        if len(block):
+            self.blocks.append(block)
+
+    @property
+    def n_row(self) -> int:
+        return sum(len(b) for b in self.blocks)
+
+    def col_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.concatenate(self._low) if self._low else np.zeros(0), \
+            np.concatenate(self._high) if self._high else np.zeros(0)
+
+    # -- to HiGHS ---------------------------------------------------------------------------
+    def to_highs(self, *, integer: bool = True) -> highspy.Highs:
+        """A fresh, silent ``highspy.Highs`` holding the program (as an LP when ``integer`` is
+        false: its relaxation)."""
+        lp = highspy.HighsLp()
+        low, high = self.col_bounds()
+        lp.num_col_, lp.num_row_ = self.n_col, self.n_row
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = self.cost, low, high
+        lp.sense_ = highspy.ObjSense.kMaximize
+        if self.blocks:
+            lp.row_lower_ = np.concatenate([b.lower for b in self.blocks])
+            lp.row_upper_ = np.concatenate([b.upper for b in self.blocks])
+            starts, offset = [], 0
+            for b in self.blocks:
+                starts.append(b.starts[:-1] + offset)
+                offset += int(b.starts[-1])
+            lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+            lp.a_matrix_.start_ = np.concatenate(starts + [np.array([offset])]).astype(np.int32)
+            lp.a_matrix_.index_ = np.concatenate([b.index for b in self.blocks]).astype(np.int32)
+            lp.a_matrix_.value_ = np.concatenate([b.value for b in self.blocks])
+        if integer and any(i.any() for i in self._integer):
+            kinds = np.concatenate(self._integer)
+            lp.integrality_ = [highspy.HighsVarType.kInteger if k else highspy.HighsVarType.kContinuous
+                               for k in kinds]
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        highs.passModel(lp)
+        return highs
+
+    def row_names(self) -> list[str]:
+        return [f"{b.name}_{k}" for b in self.blocks for k in range(len(b))]
+
+    def col_names(self) -> list[str]:
+        return [f"{name}_{k}" for name, _, count in self.col_groups for k in range(count)]
+
+    def write_lp(self, path: str | Path) -> None:
+        """Write the program in LP format with each row and column named by its group."""
+        highs = self.to_highs()
+        for k, name in enumerate(self.col_names()):
+            highs.passColName(k, name)
+        for k, name in enumerate(self.row_names()):
+            highs.passRowName(k, name)
+        highs.writeModel(str(path))
