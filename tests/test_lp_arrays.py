@@ -112,3 +112,43 @@ def test_export_names_rows_by_rule(tmp_path) -> None:
     milp.export_lp(tmp_path / "offer.lp")
     text = (tmp_path / "offer.lp").read_text()
     assert "max_bundles_0" in text and "take_le_offer_1" in text and "offer_1" in text
+
+
+class _Stub:
+    """A HiGHS that says "optimal" with an objective its own solution does not have (seen on
+    near-degenerate bounds), or that tells the truth."""
+
+    def __init__(self, reported: float) -> None:
+        self.reported = reported
+
+    def setOptionValue(self, name, value):  # noqa: N802 - HiGHS's names
+        pass
+
+    def run(self):
+        pass
+
+    def getModelStatus(self):  # noqa: N802
+        return highspy.HighsModelStatus.kOptimal
+
+    def getInfo(self):  # noqa: N802
+        class Info:
+            primal_solution_status = 2
+            objective_function_value = self.reported
+            mip_dual_bound = self.reported
+            mip_node_count = 0
+        return Info()
+
+    def getSolution(self):  # noqa: N802
+        class Solution:
+            col_value = [1.0, 0.0]
+        return Solution()
+
+    def getLp(self):  # noqa: N802
+        class Lp:
+            col_cost_ = [3.0, 5.0]
+        return Lp()
+
+
+def test_an_optimal_status_with_an_objective_the_solution_lacks_is_an_error() -> None:
+    assert run_mip(_Stub(3.0)).status is SolveStatus.OPTIMAL
+    assert run_mip(_Stub(4.5)).status is SolveStatus.ERROR
