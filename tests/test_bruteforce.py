@@ -308,3 +308,36 @@ def test_optimizer_matches_enumeration(seed: int, kind: str, scale: str) -> None
     assert float(take.sum(axis=0) @ shares) == pytest.approx(result.figures.attach_rate, rel=1e-9, abs=1e-12)
     plain_margin = float((take * np.array([c[3] for c in chosen])[:, None]).sum(axis=0) @ shares) if chosen else 0.0
     assert plain_margin == pytest.approx(got, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed{s}") for s in range(40)])
+def test_the_bound_without_an_lp_is_above_every_offer(seed: int) -> None:
+    """The bound a run out of time reports when no LP was solved (each segment's best on its
+    own, weighted by share) is at least every enumerated offer's margin per buyer."""
+    from pricing.optimizer.candidates import build_candidates
+    from pricing.optimizer.pool import _separable_bound
+    from pricing.optimizer.space import Space
+
+    inst, _, offers = make_instance(60_000 + seed, "realistic" if seed % 3 else "tiny")
+    problem = inst.problem
+    cands = build_candidates(problem.catalog, problem.model, problem.settings, problem.last_prices)
+    space = Space.of(problem, cands)
+    pool = space.pool("margin", np.arange(len(cands)), goals=space.goals)
+    best = max(offers[2])
+    assert _separable_bound(pool) >= best - 1e-9 * max(1.0, abs(best))
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed{s}") for s in range(20)])
+def test_pruning_out_of_time_keeps_everything_the_full_pruning_keeps(seed: int) -> None:
+    """Stopped by its deadline after the first block, the pruning drops only what the full
+    search drops too (it is safe at every stopping point)."""
+    from pricing.optimizer.candidates import build_candidates
+    from pricing.optimizer.pool import reduce_candidates
+
+    inst, _, offers = make_instance(61_000 + seed)
+    problem = inst.problem
+    cands = build_candidates(problem.catalog, problem.model, problem.settings, problem.last_prices)
+    shares, k = problem.model.shares, problem.settings.max_bundles
+    full = set(reduce_candidates(cands, shares, k, "margin").tolist())
+    early = set(reduce_candidates(cands, shares, k, "margin", deadline=0.0).tolist())
+    assert full <= early

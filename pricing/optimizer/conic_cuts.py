@@ -134,7 +134,7 @@ def separate_conic_cuts(milp, *, rounds: int = 8, cuts: OuterCuts | None = None,
     lp = _CutLp(milp, cuts)
     previous = None
     for _ in range(rounds + 1):
-        x = lp.solve()
+        x = lp.solve(deadline)
         if x is None:
             break
         bound = cuts.root_bounds[-1]
@@ -184,8 +184,10 @@ class _CutLp:
         _add_rows(self.highs, cuts.cut_rows(self.milp.sigma, self._t, self._z, self._alpha, self._omega, *self.done))
         self.done = (len(cuts.take_slope), len(cuts.share_slope))
 
-    def solve(self) -> np.ndarray | None:
-        """Run the LP (warm from the last basis), record its bound, return the column values."""
+    def solve(self, deadline: float = float("inf")) -> np.ndarray | None:
+        """Run the LP (warm from the last basis), record its bound, return the column values;
+        ``None`` when it is not solved (or not by ``deadline``, a ``time.perf_counter()`` value)."""
+        self.highs.setOptionValue("time_limit", max(min(deadline - time.perf_counter(), 1e9), 1e-3))
         self.highs.run()
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None

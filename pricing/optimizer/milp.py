@@ -316,9 +316,11 @@ class OfferMilp(GoalRuleRows):
                 high[s] = min(high[s], 1.0 - attach + slack)
         return low, np.maximum(high, low)
 
-    def relaxation_bound(self) -> float | None:
-        """The LP relaxation's bound (objective units per buyer), or ``None`` if it has none."""
+    def relaxation_bound(self, deadline: float = float("inf")) -> float | None:
+        """The LP relaxation's bound (objective units per buyer), or ``None`` if it has none
+        (or the LP was not solved by ``deadline``, a ``time.perf_counter()`` value)."""
         highs = self._relaxation()
+        highs.setOptionValue("time_limit", max(min(deadline - time.perf_counter(), 1e9), 1e-3))
         highs.run()
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None

@@ -40,11 +40,12 @@ TIGHTEN_SIDES: tuple[str, ...] = ("low",)
 
 
 def reduce_candidates(cands: Candidates, shares: np.ndarray, max_bundles: int, objective: str, *, margin=None,
-            may_replace=None, off: bool = False) -> np.ndarray:
+            may_replace=None, off: bool = False, deadline: float | None = None) -> np.ndarray:
     """Indices of the candidates left after safe dominance pruning (all of them when ``off``).
 
     ``margin`` replaces the candidates' margins as the objective's per-sale weight;
-    ``may_replace`` is the extra swap condition of :mod:`pricing.optimizer.swap_safety`.
+    ``may_replace`` is the extra swap condition of :mod:`pricing.optimizer.swap_safety`;
+    ``deadline`` (``time.perf_counter()``) ends the search early, leaving more candidates.
     """
     if len(cands) == 0 or off:
         return np.arange(len(cands))
@@ -55,7 +56,7 @@ def reduce_candidates(cands: Candidates, shares: np.ndarray, max_bundles: int, o
         bounds = segment_margin_bounds(cands.attraction, margin, cands.set_id, cands.n_sets, max_bundles)
         score = (cands.attraction * (margin[:, None] - bounds[None, :])) @ shares
     drop = dominated(cands.attraction, margin, cands.set_id, cands.pin_mask, max_bundles, shares, score,
-                     objective=objective, may_replace=may_replace)
+                     objective=objective, may_replace=may_replace, deadline=deadline)
     return np.flatnonzero(~drop)
 
 
@@ -222,7 +223,7 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
     milp, cuts = _cut(pool, milp, None, pool.cut_rounds, deadline)
     seconds["tightening_seconds"] = time.perf_counter() - clock
     root = cuts.root_bounds[-1] if cuts is not None and cuts.root_bounds else (
-        milp.relaxation_bound() if len(pool.margin) else None)
+        milp.relaxation_bound(deadline) if len(pool.margin) else None)
     seconds["root_bound"] = float("nan") if root is None else root
     seconds["conic_cuts"] = 0 if cuts is None else len(cuts)
 
@@ -233,12 +234,23 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
         # trouble, not a proof: solve the model with the rules' bounds instead.
         result = pool.milp().solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap, start=incumbent)
     seconds["milp_seconds"] = time.perf_counter() - clock
-    if result.bound is None and root is not None and result.status in (SolveStatus.TIME_LIMIT,
-                                                                       SolveStatus.NO_SOLUTION):
+    if result.bound is None and result.status in (SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION):
         # Stopped before HiGHS had a bound: the root LP's bound still holds (for every offer
-        # better than the incumbent, which lies inside the tightened bounds).
-        result = dataclasses.replace(result, bound=root)
+        # better than the incumbent, which lies inside the tightened bounds); without it (out of
+        # time before the LP was solved) the segments' separate bounds do.
+        result = dataclasses.replace(result, bound=root if root is not None else _separable_bound(pool))
     return _settle(pool, result, incumbent, seconds)
+
+
+def _separable_bound(pool: Pool) -> float:
+    """An upper bound on the objective of every offer of ``pool`` that needs no LP: each
+    segment's best over at most K bundles on its own (``segment_margin_bounds``), weighted by its
+    share. Rules, goals and the target only restrict offers, so it holds under them too."""
+    if not len(pool.margin):
+        return 0.0
+    n_sets = int(pool.set_id.max()) + 1
+    per_segment = segment_margin_bounds(pool.attraction, pool.weight, pool.set_id, n_sets, pool.settings.max_bundles)
+    return float(pool.shares @ per_segment)
 
 
 def _tightened(pool: Pool, incumbent: list[int] | None, rounds: int, deadline: float) -> OfferMilp | None:

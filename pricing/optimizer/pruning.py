@@ -20,6 +20,7 @@ bounds come from :func:`offer_bounds`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -256,6 +257,7 @@ def dominated(
     chunk_cells: int = 262_144,
     compiled: bool | None = None,
     may_replace=None,
+    deadline: float | None = None,
 ) -> np.ndarray:
     """Mark candidates that no optimal offer holds (``objective="margin"``), or that some
     optimal offer does without (``objective="attach"``, where only attraction counts).
@@ -281,6 +283,10 @@ def dominated(
     may_replace : optional ``f(refs, part) -> bool mask``, pairs whose swap keeps the goals and draws
         (:mod:`pricing.optimizer.swap_safety`); with it the numpy test runs (the compiled loop has
         no such hook).
+    deadline : ``time.perf_counter()`` value after which no new block of reference sets is
+        tried, once at most ``_STOP_BELOW`` candidates are left (a pool the solver can still
+        take). Stopping early is safe (what is dropped by then stays dropped for a reason); it
+        only leaves more candidates.
 
     Returns
     -------
@@ -300,7 +306,7 @@ def dominated(
             def block_test(ref_idx: np.ndarray, ref_row: np.ndarray, n_block: int, alive: np.ndarray) -> np.ndarray:
                 return kernel(ref_idx, ref_row, n_block, alive, attraction, margin, value_at_bound, bounds.odds,
                               shares, pins)
-            return _prune(block_test, score, set_id, max_bundles, block, max_reference_sets, patience)
+            return _prune(block_test, score, set_id, max_bundles, block, max_reference_sets, patience, deadline)
 
         def dominates(ref_idx: np.ndarray, part: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return _margin_hits(ref_idx, part, attraction, margin, value_at_bound, bounds, shares, allowed)
@@ -321,11 +327,11 @@ def dominated(
             hit_any[ref_row[rows], lo + cols] = True
         return hit_any
 
-    return _prune(block_test, score, set_id, max_bundles, block, max_reference_sets, patience)
+    return _prune(block_test, score, set_id, max_bundles, block, max_reference_sets, patience, deadline)
 
 
 def _prune(block_test, score: np.ndarray, set_id: np.ndarray, max_bundles: int, block: int,
-           max_reference_sets: int, patience: int) -> np.ndarray:
+           max_reference_sets: int, patience: int, deadline: float | None = None) -> np.ndarray:
     """The search of :func:`dominated`: reference sets in blocks, best score first; a candidate
     is dropped once ``block_test`` has found dominators in ``max_bundles`` distinct sets."""
     n = len(score)
@@ -348,7 +354,15 @@ def _prune(block_test, score: np.ndarray, set_id: np.ndarray, max_bundles: int, 
         idle = 0 if newly.any() else idle + 1
         if len(alive) == 0 or idle >= patience:
             break
+        if deadline is not None and len(alive) <= _STOP_BELOW and time.perf_counter() > deadline:
+            break  # out of time: the long tail of the search is left undone
     return pruned
+
+
+# Pruning past its deadline stops only once this few candidates are left: the first blocks cut a
+# million candidates to a few thousand in about a second; a pool of hundreds of thousands would
+# cost the solver more than the rest of the pruning.
+_STOP_BELOW = 20_000
 
 
 # From this many candidates the compiled dominance loop pays for numba's import and first compile.

@@ -13,6 +13,7 @@ import numpy as np
 
 from models import mnl
 from pricing.domain.problem import Problem
+from pricing.optimizer.budget import solve_deadline
 from pricing.optimizer.candidates import Candidates
 from pricing.optimizer.goals import GoalSet, draw_attraction, goal_set
 from pricing.optimizer.offer_rules import OfferRules, offer_rules_of
@@ -77,7 +78,8 @@ class Space:
         condition = swap_condition(worlds, others, self.cands.set_id, s.max_bundles,
                                    check_attraction=len(worlds) > 1)
         return reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin,
-                                 may_replace=condition, off=not pruning_is_safe(s.has_offer_rules))
+                                 may_replace=condition, off=not pruning_is_safe(s.has_offer_rules),
+                                 deadline=solve_deadline(s))
 
     def pool(self, objective: str, keep: np.ndarray, *, margin: np.ndarray | None = None,
              goals: GoalSet | None = None, with_draws: bool = False, active_draws=None) -> Pool:
