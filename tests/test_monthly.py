@@ -45,12 +45,13 @@ def _fresh(data: Path, tmp_path: Path) -> Path:
 
 def test_first_run_refits_checks_drift_and_writes_every_market(data, tmp_path, capsys):
     runs = tmp_path / "runs"
-    assert _run(data, runs, "--serial") == 0
+    assert _run(data, runs, "--serial", "--run-by", "li.lei") == 0
     out = capsys.readouterr().out
     month = runs / MONTH
     assert "refitting, because history.csv holds 2 month(s) the model has not seen (2024-11, 2024-12)" in out
     manifest = json.loads((month / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["model"]["refitted"] is True
+    assert manifest["run_by"] == "li.lei"  # the reviewer who approves a market must be someone else
     assert set(manifest["markets"]) == {"R0", "R1", "R2"}
     assert (data / "model.json").read_bytes() != (month / "model" / "model.json").read_bytes()  # data folder untouched
     drift = json.loads((month / "drift.json").read_text())
@@ -73,6 +74,7 @@ def test_first_run_refits_checks_drift_and_writes_every_market(data, tmp_path, c
     cover = book["Cover"]
     assert cover["A2"].value == "DRAFT" and "DRAFT" in cover.oddHeader.center.text
     assert cover["B4"].value == MONTH  # the period
+    assert "li.lei" in [c.value for row in cover.iter_rows() for c in row]
     for market in ("R0", "R1", "R2"):  # the prices in force are the ones the run read, kept with the run
         assert (month / "in_force" / f"{market}.csv").read_bytes() == (data / "last_sheet.csv").read_bytes()
         assert json.loads((month / market / "run.json").read_text())["period"] == MONTH

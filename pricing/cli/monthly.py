@@ -14,7 +14,7 @@ from typing import Any
 
 from models.errors import InputError
 from pricing.cli.exit_codes import EXIT_BAD_INPUT
-from pricing.cli.settings_flags import add_settings_flags, settings_from_args
+from pricing.cli.settings_flags import add_settings_flags, os_user, settings_from_args
 from pricing.domain.problem import DEFAULT_DATA
 from pricing.runs.monthly.run import MonthlyRequest, run_monthly
 from pricing.runs.monthly.store import RunLocked
@@ -39,6 +39,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes of the local cluster (default: one per core)")
     parser.add_argument("--serial", action="store_true", help="no Dask: markets one after another in this process")
+    parser.add_argument("--run-by", default=None, metavar="NAME",
+                        help="who runs it, recorded in the manifest and on the workbook's cover; give your sign-in "
+                             "name in the app so that you cannot also approve it (default: the system account)")
     add_settings_flags(parser)
     parser.set_defaults(handler=run_monthly_command)
     return parser
@@ -55,6 +58,7 @@ def run_monthly_command(args: argparse.Namespace) -> int:
         runs_dir=Path(args.runs), settings=settings_from_args(args),
         markets=tuple(args.markets) if args.markets else None, scheduler=args.scheduler,
         serial=args.serial, n_workers=args.workers,
+        run_by=(args.run_by if args.run_by is not None else os_user()).strip()[:64],
     )
     try:
         report = run_monthly(request)

@@ -10,7 +10,6 @@ files take to write, and says honestly whether the answer was proven.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 import time
@@ -19,7 +18,7 @@ from typing import Any
 
 from models.errors import InputError, clip
 from pricing.cli.exit_codes import EXIT_OK, EXIT_TARGET_UNREACHABLE, EXIT_UNEXPECTED
-from pricing.cli.settings_flags import add_settings_flags, settings_from_args
+from pricing.cli.settings_flags import add_settings_flags, os_user, settings_from_args
 from pricing.domain.problem import Problem
 from pricing.files.atomic import clear_leftovers
 from pricing.files.run_record import format_summary, summary, write_run
@@ -63,18 +62,12 @@ def run_optimize(args: argparse.Namespace) -> int:
         print(f"no offer: status {result.status.value} after {seconds:.1f} s; {hint}; nothing written", file=sys.stderr)
         return EXIT_UNEXPECTED
     headline = summary(result)
-    written = write_run(result, args.out, headline=headline, run_by=_user())
+    written = write_run(result, args.out, headline=headline, run_by=os_user())
     print(format_summary(result, headline))
     print("\nWrote " + ", ".join(str(p) for p in written))
     return EXIT_OK
 
 
-def _user() -> str:
-    """The operating-system account running the command (the workbook's "Run by")."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in this environment (some containers)
-        return ""
 def _check_out(out: Path) -> None:
     """The output folder must be a folder we may write (or be creatable); clear what killed runs left there."""
     if out.exists() and not out.is_dir():

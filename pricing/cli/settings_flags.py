@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 
 from models.errors import quote
 from pricing.domain.settings import Settings
@@ -66,3 +67,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         return base
     # A value that breaks a rule now came from a flag: say so rather than blame the TOML file.
     return base.replace(source=f"command-line flags (over {base.source})", **changes)
+
+
+def os_user() -> str:
+    """The operating-system account running the command (who ran it, when not given)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment (some containers)
+        return ""

@@ -44,7 +44,8 @@ EXIT_OK, EXIT_UNEXPECTED, EXIT_TARGET_UNREACHABLE = 0, 1, 3
 class MonthlyRequest:
     """What to run. ``scheduler``: a running Dask scheduler's address (None: a local cluster of
     ``n_workers`` processes, default one per core); ``serial``: no Dask, markets one after the
-    other in this process."""
+    other in this process; ``run_by``: who ran it (the manifest's ``run_by``: the reviewer who
+    approves a market must be someone else)."""
 
     month: str
     data_dir: Path
@@ -56,6 +57,7 @@ class MonthlyRequest:
     n_workers: int | None = None
     fit: FitSettings = field(default_factory=FitSettings)
     echo: bool = True
+    run_by: str = ""
 
 
 @dataclass
@@ -286,6 +288,7 @@ def _manifest(request: MonthlyRequest, inputs: MonthInputs, key: str, hashes: di
         "model": {**model_record, "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest()},
         "settings": request.settings.to_dict(), "fit_settings": vars(request.fit),
         "code_version": code_version(), "started_at": (previous or {}).get("started_at", started),
+        "run_by": request.run_by or (previous or {}).get("run_by") or None,
         "attempts": attempts, "finished_at": None,
         "markets": {m: {"status": "pending", "buyers": b} for m, b in inputs.buyers.items()},
     }
