@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OfferBounds", "SetGroups", "offer_bounds", "segment_margin_bounds", "dominated", "per_set_max"]
+__all__ = ["OfferBounds", "SetGroups", "offer_bounds", "segment_margin_bounds", "dominated", "per_set_max",
+           "margin_swap_gains"]
 
 
 def per_set_max(values: np.ndarray, set_id: np.ndarray, n_sets: int, groups: "SetGroups | None" = None) -> np.ndarray:
@@ -221,7 +222,15 @@ def _margin_hits(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray, marg
     for s in range(2, attraction.shape[1]):
         keep = attraction[ref[rows], s] >= attraction[part[cols], s]
         rows, cols = rows[keep], cols[keep]
-    d, c = ref[rows], part[cols]
+    hit = margin_swap_gains(ref[rows], part[cols], attraction, margin, value_at_bound, bounds, shares)
+    return rows[hit], cols[hit]
+
+
+def margin_swap_gains(d: np.ndarray, c: np.ndarray, attraction: np.ndarray, margin: np.ndarray,
+                      value_at_bound: np.ndarray, bounds: OfferBounds, shares: np.ndarray) -> np.ndarray:
+    """(pairs,) mask over pairs ``(d[i], c[i])`` already at least as attractive in every segment:
+    swapping ``c`` for ``d`` strictly raises the margin whatever the rest of the offer, or the two
+    are identical and ``d`` comes first (the test of :func:`_dominates_margin`, pair by pair)."""
     md, mc = margin[d], margin[c]
     margin_gap = md - mc
     same = margin_gap == 0
@@ -236,8 +245,7 @@ def _margin_hits(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray, marg
         worst = np.minimum(slope + cross, slope * odds + cross)
         gain += w * np.where(worst >= 0, worst / ((odds + vd) * (odds + vc)), worst / ((1.0 + vd) * (1.0 + vc)))
         scale += w * (np.abs(hd) + np.abs(hc))
-    hit = (gain > 1e-12 * scale + 1e-300) | (same & (d < c))
-    return rows[hit], cols[hit]
+    return (gain > 1e-12 * scale + 1e-300) | (same & (d < c))
 
 
 def dominated(

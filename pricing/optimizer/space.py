@@ -17,6 +17,7 @@ from pricing.optimizer.candidates import Candidates
 from pricing.optimizer.goals import GoalSet, draw_attraction, goal_set
 from pricing.optimizer.offer_rules import OfferRules, offer_rules_of
 from pricing.optimizer.pool import CUT_ROUNDS, Pool, Solved, reduce_candidates, solve_pool
+from pricing.optimizer.rule_pruning import RuleLimits, rule_dominated
 from pricing.optimizer.status import SolveStatus
 from pricing.optimizer.swap_safety import pruning_is_safe, swap_condition
 
@@ -74,10 +75,17 @@ class Space:
         worlds = [self.cands.attraction] + (list(self.draws) if with_draws and self.draws is not None else [])
         if objective == "attach":
             others = []
+        plain = pruning_is_safe(s.has_offer_rules)
         condition = swap_condition(worlds, others, self.cands.set_id, s.max_bundles,
-                                   check_attraction=len(worlds) > 1)
-        return reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin,
-                                 may_replace=condition, off=not pruning_is_safe(s.has_offer_rules))
+                                   check_attraction=len(worlds) > 1, pairwise=not plain)
+        if plain:
+            return reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin,
+                                     may_replace=condition)
+        c = self.cands
+        limits = RuleLimits(s.max_bundles, s.max_items, s.max_bundles_per_sku, s.max_shared_skus, s.min_price_gap)
+        drop = rule_dominated(c.attraction, c.margin if margin is None else margin, c.set_id, c.members, c.pin_mask,
+                              c.price, self.problem.model.shares, limits, objective=objective, may_replace=condition)
+        return np.flatnonzero(~drop)
 
     def pool(self, objective: str, keep: np.ndarray, *, margin: np.ndarray | None = None,
              goals: GoalSet | None = None, with_draws: bool = False, active_draws=None) -> Pool:

@@ -37,7 +37,8 @@ def pruning_is_safe(has_offer_rules: bool) -> bool:
 
 
 def swap_condition(attractions: Sequence[np.ndarray], goal_weights: Sequence[np.ndarray], set_id: np.ndarray,
-                   max_bundles: int, check_attraction: bool) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+                   max_bundles: int, check_attraction: bool, *,
+                   pairwise: bool = False) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
     """The extra condition on (reference, candidate) pairs, or ``None`` when there is none.
 
     Parameters
@@ -49,6 +50,8 @@ def swap_condition(attractions: Sequence[np.ndarray], goal_weights: Sequence[np.
     max_bundles : K.
     check_attraction : require ``v_d >= v_c`` in every segment of every world (the attach rate
         in each draw); the model's own world is checked by the pruning itself.
+    pairwise : return ``f(d, c) -> (pairs,) mask`` over index arrays of equal length (the
+        pruning under offer rules) instead of ``f(refs, part) -> (refs, part) mask``.
     """
     if not goal_weights and not check_attraction:
         return None
@@ -60,17 +63,20 @@ def swap_condition(attractions: Sequence[np.ndarray], goal_weights: Sequence[np.
             per_goal.append((g, v * (g[:, None] - bounds.margin[None, :]), bounds.odds))
         worlds.append((v, per_goal))
 
-    def condition(ref: np.ndarray, part: np.ndarray) -> np.ndarray:
-        ok = np.ones((len(ref), len(part)), dtype=bool)
+    def pairs_ok(d: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """The condition on pairs ``(d[i], c[i])``; index arrays that broadcast give a grid."""
+        ok = np.ones(np.broadcast_shapes(d.shape, c.shape), dtype=bool)
         for v, per_goal in worlds:
             for s in range(v.shape[1]):
-                vd, vc = v[ref, s][:, None], v[part, s][None, :]
+                vd, vc = v[d, s], v[c, s]
                 if check_attraction:
                     ok &= vd >= vc
                 for g, at_bound, odds in per_goal:
-                    slope = at_bound[ref, s][:, None] - at_bound[part, s][None, :]
-                    cross = vd * vc * (g[ref][:, None] - g[part][None, :])
+                    slope = at_bound[d, s] - at_bound[c, s]
+                    cross = vd * vc * (g[d] - g[c])
                     ok &= np.minimum(slope + cross, slope * odds[s] + cross) >= 0.0
         return ok
 
-    return condition
+    if pairwise:
+        return pairs_ok
+    return lambda ref, part: pairs_ok(ref[:, None], part[None, :])
