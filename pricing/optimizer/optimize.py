@@ -277,12 +277,17 @@ def _result(problem: Problem, cands: Candidates, keep: np.ndarray, solved: Solve
         )
     exact = figures.margin_per_buyer
     bound, gap = solved.bound, None
+    root = timings.pop("root_bound", float("nan"))
+    if bound is not None and np.isfinite(root):
+        # The root LP bounds every offer better than the incumbent, which the answer is at least:
+        # a second valid bound. HiGHS has reported "optimal" with a dual bound far above it when
+        # tightened bounds pinch x0 to within its tolerance (a one-bundle pool, docs/notes/rules.md).
+        bound = min(bound, max(root, solved.value))
     if bound is not None and status.is_ok:
         gap = max(bound - exact, 0.0) / max(abs(exact), 1e-12)
         if status is SolveStatus.OPTIMAL and gap > settings.rel_gap:
             status = SolveStatus.TIME_LIMIT  # never claim what the numbers do not show
     timings["total_seconds"] = time.perf_counter() - started
-    root = timings.pop("root_bound", float("nan"))
     cuts = int(timings.pop("conic_cuts", 0))
     diagnostics = {
         "candidates": len(cands),

@@ -23,6 +23,10 @@ from pricing.optimizer.swap_safety import pruning_is_safe, swap_condition
 
 __all__ = ["Space", "GoalReach"]
 
+# Points by which the best margin-rate change may exceed the one reported when "proven" (the
+# line shows two decimals).
+_RATE_TOLERANCE = 0.005
+
 
 @dataclass(frozen=True)
 class GoalReach:
@@ -129,34 +133,64 @@ class Space:
     def best_goal(self, name: str, iterations: int = 8) -> GoalReach:
         """Best value of goal ``name`` under the attach target and the offer rules alone.
 
-        Devices per buyer: one solve maximising ``sum P g``. Margin rate: Dinkelbach's method on
-        ``max sum P (m - rho r)``, updating ``rho`` to the rate of each answer until no offer beats
-        it (``f(rho) <= 0`` proven), at most ``iterations`` solves.
+        Devices per buyer: one solve maximising ``sum P g``. Margin rate: :meth:`_best_rate_points`.
         """
         settings = self.problem.settings
         required = float(getattr(settings, name))
-        base = GoalSet(tuple(g for g in self.goals.goals if g.name == "attach_rate"), self.goals.margin,
-                       self.goals.revenue, self.goals.devices, self.goals.baseline)
         if name == "devices_per_buyer":
-            keep, solved = self.solve("margin", margin=self.goals.devices, goals=base)
+            keep, solved = self.solve("margin", margin=self.goals.devices, goals=self._target_only)
             best = self.offer_values(keep, solved.chosen)[name] if solved.chosen else self.goals.baseline[2]
             return GoalReach(name, required, best, solved.status is SolveStatus.OPTIMAL)
+        return self._best_rate_points(required, iterations)
+
+    @property
+    def _target_only(self) -> GoalSet:
+        return GoalSet(tuple(g for g in self.goals.goals if g.name == "attach_rate"), self.goals.margin,
+                       self.goals.revenue, self.goals.devices, self.goals.baseline)
+
+    def _best_rate_points(self, required: float, iterations: int) -> GoalReach:
+        """Best change of the IoT gross-margin rate (points) under the attach target and rules.
+
+        ``docs/formulation.md`` section 6: with every bundle's ``m - r0 r <= 0`` and nothing forcing
+        a bundle (no target, no pin) the answer is 0 points, the empty offer, with no solve.
+        Otherwise Dinkelbach's method on ``f(rho) = max sum P (m - rho r) + m0 - rho R0``, started
+        at the rate of the best offer the swap searches find (a few cheap rounds), each exact step
+        proving ``f(rho) <= tol`` or moving ``rho`` to the better offer's rate. Proven means no
+        offer beats the answer by more than ``_RATE_TOLERANCE`` points.
+        """
+        name, settings, base = "margin_rate_points", self.problem.settings, self._target_only
         m0, r0, _ = self.goals.baseline
         rate0 = m0 / r0 if r0 > 0 else 0.0
-        rho, best, proven = rate0 + required / 100.0, -np.inf, False
-        for step in range(iterations):
-            keep, solved = self.solve("margin", margin=self.goals.margin - rho * self.goals.revenue, goals=base)
-            if solved.status not in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT):
+        weight = (lambda rho: self.goals.margin - rho * self.goals.revenue)
+        forced = settings.attach_rate > 0 or bool(settings.pinned)
+        if not forced and float(weight(rate0).max(initial=0.0)) <= 0.0:
+            return GoalReach(name, required, 0.0, True)
+        # Revenue per buyer of any offer is at least this (a sale changes it by r, shares sum <= 1).
+        revenue_floor = r0 + min(0.0, float(self.goals.revenue.min(initial=0.0)))
+        best, rho = (-np.inf if forced else 0.0), rate0  # unforced, the empty offer is a choice: 0 points
+        keep = self.keep("margin", margin=weight(rho), goals=base)
+        for _ in range(4):  # the swap searches' own Dinkelbach: cheap, and any offer found is feasible
+            chosen = self.pool("margin", keep, margin=weight(rho), goals=base).incumbent()
+            if not chosen:
                 break
-            points = self.offer_values(keep, solved.chosen)[name]  # the empty offer: 0 points
-            best = max(best, points)
-            bound = solved.bound if solved.bound is not None else np.inf
-            # After the first step rho is the rate of an offer found, so f(rho) <= 0 proves it best:
-            # f(rho) = max sum P (m - rho r) + m0 - rho r0.
-            if step > 0 and bound + m0 - rho * r0 <= 1e-9 * max(1.0, abs(m0)):
-                proven = solved.status is SolveStatus.OPTIMAL
+            points = self.offer_values(keep, chosen)[name]
+            if points <= best + 1e-9:
                 break
-            rho = rate0 + best / 100.0
+            best, rho = points, rate0 + points / 100.0
+        proven = False
+        for _ in range(iterations):
+            keep, solved = self.solve("margin", margin=weight(rho), goals=base)
+            if solved.chosen:
+                points = self.offer_values(keep, solved.chosen)[name]
+                if points > best + 1e-9:
+                    best, rho = points, rate0 + points / 100.0
+                    continue
+            if solved.bound is None or not np.isfinite(best) or revenue_floor <= 0:
+                break
+            # Every offer's rate is at most rho + f(rho) / revenue, f(rho) <= bound + m0 - rho R0.
+            slack = 100.0 * max(solved.bound + m0 - rho * r0, 0.0) / revenue_floor
+            proven = slack <= _RATE_TOLERANCE
+            break
         return GoalReach(name, required, float(best) if np.isfinite(best) else 100.0 * (0.0 - rate0), proven)
 
     def draw_shortfalls(self, keep: np.ndarray, chosen) -> np.ndarray:

@@ -6,7 +6,9 @@ swap must also keep every goal in every draw. This module gives the extra condit
 ``(d, c)`` as a function the pruning applies to each block of pairs; ``docs/formulation.md``
 section 7 proves it:
 
-- **Each draw's attach rate.** ``v_d >= v_c`` in every segment of every draw.
+- **Each draw's attach rate.** With no other goal, the share-weighted worst case over the rest
+  of the offer of the draw's attach-rate change is ``>= 0`` (:func:`_attach_kept`); with other
+  goals, ``v_d >= v_c`` in every segment of every draw (their per-segment test needs it).
 - **A goal with per-sale weight ``g``** (margin rate, devices), under the model and in each draw:
   in every segment the worst case over the rest of the offer of the change of
   ``sum_b P(b) g_b`` is ``>= 0``. As for the margin, the change falls as the rest's value per
@@ -14,10 +16,9 @@ section 7 proves it:
   on what ``K - 1`` bundles yield; its numerator is then linear in the rest's odds
   ``D in [1, D_bar]`` and its minimum lies at an end.
 
-The offer rules (SKU use, shared SKUs, price gap) break the swap argument itself: a dominator may
-conflict with the rest of the offer. The restriction that keeps it exact (the dominator's SKU set
-inside the candidate's, at the candidate's own price) pruned none of the shipped 37,808
-candidates, so the pruning is switched off under those rules (:func:`pruning_is_safe`).
+The offer rules (SKU use, shared SKUs, price gap) break the plain count itself: a dominator may
+conflict with the rest of the offer. Under them (:func:`pruning_is_safe` false) the pruning of
+:mod:`pricing.optimizer.rule_pruning` runs instead, with the same condition pair by pair.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ __all__ = ["pruning_is_safe", "swap_condition"]
 
 
 def pruning_is_safe(has_offer_rules: bool) -> bool:
-    """False under an offer rule that ties bundles to each other: then nothing is pruned."""
+    """False under an offer rule that ties bundles to each other: then the plain count of
+    :mod:`pricing.optimizer.pruning` is unsafe and :mod:`pricing.optimizer.rule_pruning` runs."""
     return not has_offer_rules
 
 
