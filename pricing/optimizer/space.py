@@ -26,6 +26,9 @@ __all__ = ["Space", "GoalReach"]
 # Points by which the best margin-rate change may exceed the one reported when "proven" (the
 # line shows two decimals).
 _RATE_TOLERANCE = 0.005
+# Seconds each exact step of the best margin-rate search may take: it explains a goal out of
+# reach, and says what it proved (an interval) when this stops it.
+_EXPLAIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class GoalReach:
     required: float
     best: float
     proven: bool
+    at_most: float | None = None  # a proven upper bound on the best value, when not proven best
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,9 +97,10 @@ class Space:
         return np.flatnonzero(~drop)
 
     def pool(self, objective: str, keep: np.ndarray, *, margin: np.ndarray | None = None,
-             goals: GoalSet | None = None, with_draws: bool = False, active_draws=None) -> Pool:
+             goals: GoalSet | None = None, with_draws: bool = False, active_draws=None,
+             time_limit: float | None = None) -> Pool:
         """The pool over candidates ``keep``; with draws, only those listed in ``active_draws``
-        (all when ``None``) get their rows."""
+        (all when ``None``) get their rows. ``time_limit`` (seconds) shortens the settings' own."""
         c = self.cands
         set_id = c.set_id[keep]
         margin = c.margin if margin is None else margin
@@ -107,14 +112,18 @@ class Space:
         subset = None if goals is None else goals.subset(keep)
         # The ordering rows rest on the plain swap of pruning: only without rules, other goals or draws.
         plain = rules is None and draws is None and (subset is None or all(g.name == "attach_rate" for g in subset.goals))
+        settings = self.problem.settings
+        if time_limit is not None and time_limit < settings.time_limit:
+            settings = settings.replace(time_limit=time_limit)
         return Pool(c.attraction[keep], margin[keep], set_id, c.pin_mask[set_id], self.problem.model.shares,
-                    self.problem.settings, self.all_pins, objective, subset, rules, draws,
+                    settings, self.all_pins, objective, subset, rules, draws,
                     ordering=self.ordering_rows and plain, cut_rounds=self.cut_rounds)
 
     def solve(self, objective: str, *, margin: np.ndarray | None = None, goals: GoalSet | None = None,
-              with_draws: bool = False) -> tuple[np.ndarray, Solved]:
+              with_draws: bool = False, time_limit: float | None = None) -> tuple[np.ndarray, Solved]:
         keep = self.keep(objective, margin=margin, goals=goals, with_draws=with_draws)
-        return keep, solve_pool(self.pool(objective, keep, margin=margin, goals=goals, with_draws=with_draws))
+        return keep, solve_pool(self.pool(objective, keep, margin=margin, goals=goals, with_draws=with_draws,
+                                          time_limit=time_limit))
 
     # -- how far each goal can go ------------------------------------------------------------
     def best_attach(self) -> tuple[float, bool]:
@@ -177,9 +186,9 @@ class Space:
             if points <= best + 1e-9:
                 break
             best, rho = points, rate0 + points / 100.0
-        proven = False
+        proven, at_most = False, None
         for _ in range(iterations):
-            keep, solved = self.solve("margin", margin=weight(rho), goals=base)
+            keep, solved = self.solve("margin", margin=weight(rho), goals=base, time_limit=_EXPLAIN_SECONDS)
             if solved.chosen:
                 points = self.offer_values(keep, solved.chosen)[name]
                 if points > best + 1e-9:
@@ -189,9 +198,10 @@ class Space:
                 break
             # Every offer's rate is at most rho + f(rho) / revenue, f(rho) <= bound + m0 - rho R0.
             slack = 100.0 * max(solved.bound + m0 - rho * r0, 0.0) / revenue_floor
-            proven = slack <= _RATE_TOLERANCE
+            proven, at_most = slack <= _RATE_TOLERANCE, 100.0 * (rho - rate0) + slack
             break
-        return GoalReach(name, required, float(best) if np.isfinite(best) else 100.0 * (0.0 - rate0), proven)
+        return GoalReach(name, required, float(best) if np.isfinite(best) else 100.0 * (0.0 - rate0), proven,
+                         None if proven else at_most)
 
     def draw_shortfalls(self, keep: np.ndarray, chosen) -> np.ndarray:
         """(draws,) worst shortfall of any goal in each draw, relative to the goal's scale (> 0: missed)."""
