@@ -286,9 +286,9 @@ def dominated(
     compiled : use the compiled loop (:mod:`pricing.optimizer.pruning_kernel`) for the margin
         test: ``None`` decides by size (from 200,000 candidates, when numba is installed).
         Either way the mask is the same.
-    may_replace : optional ``f(refs, part) -> bool mask``, pairs whose swap keeps the goals and draws
-        (:mod:`pricing.optimizer.swap_safety`); with it the numpy test runs (the compiled loop has
-        no such hook).
+    may_replace : optional ``f(d, c) -> bool mask`` over pairs ``(d[i], c[i])``: whose swap keeps
+        the goals and draws (:mod:`pricing.optimizer.swap_safety`), asked of dominating pairs
+        only; with it the numpy test runs (the compiled loop has no such hook).
 
     Returns
     -------
@@ -323,9 +323,10 @@ def dominated(
         for lo in range(0, len(alive), step):
             part = alive[lo:lo + step]
             allowed = (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
-            if may_replace is not None:
-                allowed &= may_replace(ref_idx, part)
             rows, cols = dominates(ref_idx, part, allowed)
+            if may_replace is not None and len(rows):  # on the few dominating pairs only
+                keep = may_replace(ref_idx[rows], part[cols])
+                rows, cols = rows[keep], cols[keep]
             hit_any[ref_row[rows], lo + cols] = True
         return hit_any
 

@@ -86,7 +86,7 @@ class Space:
         plain = pruning_is_safe(s.has_offer_rules)
         condition = swap_condition(worlds, others, self.cands.set_id, s.max_bundles,
                                    check_attraction=len(worlds) > 1, shares=self.problem.model.shares,
-                                   pairwise=not plain)
+                                   pairwise=True)
         if plain:
             return reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin,
                                      may_replace=condition)
