@@ -36,12 +36,12 @@ def _rules(rng: np.random.Generator) -> dict:
     return rules
 
 
-def _pose(seed: int):
+def _pose(seed: int, rules: dict | None = None):
     """An instance, its rules, a target of the seed's kind, every offer, and the kept candidates
     as positions in the brute-force candidate list."""
     rng = np.random.default_rng(seed)
     inst, cands, _ = make_instance(70_000 + seed, scale="tiny" if seed % 7 == 6 else "realistic")
-    rules = _rules(rng)
+    rules = _rules(rng) if rules is None else rules
     offers = enumerate_offers(inst, cands, rules["max_bundles_per_sku"], rules["max_shared_skus"],
                               rules["min_price_gap"])
     ok = offers.rules_ok
@@ -62,7 +62,17 @@ def _pose(seed: int):
 
 @pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed{s}-{TARGETS[s % 4]}") for s in range(N_INSTANCES)])
 def test_pruning_under_rules_keeps_an_optimal_offer(seed: int) -> None:
-    offers, target, kind, kept, _ = _pose(seed)
+    _check_an_optimum_kept(*_pose(seed))
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed{s}-{TARGETS[s % 4]}") for s in range(1000, 1060)])
+def test_price_gap_alone_keeps_an_optimal_offer(seed: int) -> None:
+    """The price gap alone prunes with whole dominating sets (``price_gap_pruning.py``)."""
+    gap = (0.01, 0.05, 0.2, 0.5)[seed // 4 % 4]
+    _check_an_optimum_kept(*_pose(seed, dict(max_bundles_per_sku=None, max_shared_skus=None, min_price_gap=gap)))
+
+
+def _check_an_optimum_kept(offers, target, kind, kept, _) -> None:
     only_kept = np.array([all(c in kept for c in combo) for combo in offers.members])
     ok = offers.rules_ok & (offers.attach >= target)
     if kind == "unreachable" or not ok.any():

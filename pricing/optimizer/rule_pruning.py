@@ -29,6 +29,7 @@ from typing import Callable
 
 import numpy as np
 
+from pricing.optimizer.price_gap_pruning import price_gap_dominated
 from pricing.optimizer.pruning import margin_swap_gains, offer_bounds
 
 __all__ = ["RuleLimits", "blocking_capacity", "neighbour_sets", "rule_dominated"]
@@ -149,10 +150,14 @@ def rule_dominated(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarra
         (:func:`pricing.optimizer.swap_safety.swap_condition` with ``pairwise=True``).
     """
     n = len(margin)
+    gap_only = limits.max_bundles_per_sku is None and limits.max_shared_skus is None and bool(limits.min_price_gap)
+    extra = price_gap_dominated(attraction, margin, set_id, pin_mask, price, shares, limits.max_bundles,
+                                float(limits.min_price_gap), objective=objective, may_replace=may_replace) \
+        if gap_only and n else np.zeros(n, dtype=bool)
     n_skus = int(members.max()) + 1 if members.size and members.max() >= 0 else 0
     pairs = neighbour_sets(members, n_skus) if n else None
     if pairs is None:
-        return np.zeros(n, dtype=bool)
+        return extra
     g, h, x = pairs
     by_set = np.argsort(set_id, kind="stable")
     starts = np.searchsorted(set_id[by_set], np.arange(members.shape[0] + 1))
@@ -166,7 +171,8 @@ def rule_dominated(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarra
         hit = test(d, c)
         units.add(c[hit], x[lo:hi][row[hit]], price[d[hit]] == price[c[hit]], np.log(price[d[hit]] / price[c[hit]]))
         lo = hi
-    return units.prunable(limits)
+    # Each test is exact alone, candidate by candidate, so either one may drop a candidate.
+    return units.prunable(limits) | extra
 
 
 def _pair_test(attraction, margin, set_id, pin_mask, shares, max_bundles, objective, may_replace):
