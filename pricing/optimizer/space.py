@@ -77,7 +77,9 @@ class Space:
 
     def keep(self, objective: str, *, margin: np.ndarray | None = None, goals: GoalSet | None = None,
              with_draws: bool = False) -> np.ndarray:
-        """Candidates left by safe pruning for this objective, goals and draws."""
+        """Candidates left by safe pruning for this objective, goals and draws: the plain count of
+        :mod:`pricing.optimizer.pruning`, or under offer rules that can bind the count of
+        :mod:`pricing.optimizer.rule_pruning` (``docs/formulation.md`` 7.1)."""
         s = self.problem.settings
         others = [g.weight for g in goals.goals if g.name != "attach_rate"] if goals is not None else []
         worlds = [self.cands.attraction] + (list(self.draws) if with_draws and self.draws is not None else [])
