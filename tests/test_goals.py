@@ -202,3 +202,39 @@ def test_cli_unreachable_goal_exits_3_with_one_line_and_writes_nothing(data_dir,
     assert lines[0].startswith("goal unreachable: 5 devices per buyer is out of reach with this catalog: "
                                "at a 15% attach rate the most is 1.")
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_margin_rate_out_of_reach_without_target_is_zero_points_with_no_solve(monkeypatch) -> None:
+    """Shipped data: every bundle's incremental margin is below the no-bundle rate times its
+    incremental revenue, so with no attach target the best change is 0 points (the empty offer),
+    proven by that alone (formulation section 6), and +3 points is out of reach before any solve
+    of the goal program."""
+    from pricing.domain.problem import Problem
+    from pricing.optimizer import space as space_module
+
+    problem = Problem.load()
+    problem = problem.replace(settings=problem.settings.replace(attach_rate=0.0, margin_rate_points=3.0))
+    goals = goal_set(problem.catalog, *_shipped_candidate_arrays(problem), problem.settings)
+    rate0 = goals.baseline[0] / goals.baseline[1]
+    assert float((goals.margin - rate0 * goals.revenue).max()) < 0  # the premise, checked
+    solved_objectives = []
+    real = space_module.Space.solve
+
+    def spy(self, objective, **kwargs):
+        solved_objectives.append((objective, kwargs.get("margin") is not None))
+        return real(self, objective, **kwargs)
+
+    monkeypatch.setattr(space_module.Space, "solve", spy)
+    with pytest.raises(GoalsOutOfReach, match=r"\+3 points is out of reach with this catalog: at a 0% attach rate "
+                                              r"the best change is \+0\.00 points$") as info:
+        optimize(problem)
+    (reach,) = info.value.reach
+    assert reach.proven and reach.best == 0.0
+    assert solved_objectives == [("attach", False)]  # only the highest attach rate was solved for
+
+
+def _shipped_candidate_arrays(problem):
+    from pricing.optimizer.candidates import build_candidates
+
+    cands = build_candidates(problem.catalog, problem.model, problem.settings, problem.last_prices)
+    return cands.members, cands.set_id, cands.price, cands.margin

@@ -5,7 +5,8 @@ allow), ``pruning`` (safe dominance: drops only what no optimum needs), ``incumb
 to start from), ``milp`` (the mixed-integer program, solved by HiGHS through PuLP), ``status`` (the
 solver's own status and gap, mapped in one table) and ``optimize`` (the call that runs them).
 ``goals``, ``offer_rules`` and ``milp_goals`` add the company's goals, the offer rules and
-coefficient draws as rows; ``swap_safety`` says when the pruning stays safe under them; ``space``
+coefficient draws as rows; ``swap_safety`` says when the pruning stays safe under them, and
+``rule_pruning`` and ``price_gap_pruning`` prune safely under the offer rules; ``space``
 and ``pool`` hold one problem's search space and one solve over a pool of candidates.
 May import ``pricing.domain`` and ``models``; never files, the app, runs or the command line.
 """

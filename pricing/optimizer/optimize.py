@@ -116,6 +116,8 @@ def _shown(name: str, value: float) -> str:
 
 def _out_of_reach_line(r: GoalReach, target: float) -> str:
     qualifier = "" if r.proven else " (best found; the time limit stopped the proof)"
+    if not r.proven and r.at_most is not None and r.name == "margin_rate_points":
+        qualifier = f" (best found; at most {r.at_most:+.2f} proven, the time limit stopped the proof)"
     if r.name == "margin_rate_points":
         return (f"{r.required:+g} points is out of reach with this catalog: at a {target:.0%} attach rate the best "
                 f"change is {r.best:+.2f} points{qualifier}")
@@ -147,6 +149,8 @@ def optimize(problem: Problem, *, cut_rounds: int = CUT_ROUNDS, ordering_rows: b
     timings["candidates_seconds"] = time.perf_counter() - t0
     engine = {"cut_rounds": cut_rounds, "ordering_rows": ordering_rows}
     space = Space.of(problem, cands, **engine)
+    if _goal_beyond_any_offer(space):
+        _explain_infeasible(space, settings.target_confidence)
     if settings.target_confidence is not None:
         return _optimize_with_confidence(problem, cands, timings, t0, engine)
     t1 = time.perf_counter()
@@ -162,6 +166,15 @@ def optimize(problem: Problem, *, cut_rounds: int = CUT_ROUNDS, ordering_rows: b
         # Stopped before any offer met the goals: say so if a goal is provably out of reach.
         _explain_infeasible(space, None, proven_empty=False)
     return _result(problem, cands, keep, solved, timings, t0, space)
+
+
+def _goal_beyond_any_offer(space: Space) -> bool:
+    """True when some goal's level is above what any offer can give, seen from its per-sale
+    weights alone: ``sum_s w_s sum_b P_s(b) g_b <= max(0, max_b g_b)`` since the take shares sum
+    to at most 1. On the shipped data every bundle's margin rate is below the no-bundle rate, so
+    "+3 points" is out of reach before any pruning or solve."""
+    return any(g.level > max(0.0, float(g.weight.max(initial=0.0))) for g in space.goals.goals
+               if g.name != "attach_rate")
 
 
 def _explain_infeasible(space: Space, confidence: float | None, proven_empty: bool = True) -> None:
@@ -277,12 +290,17 @@ def _result(problem: Problem, cands: Candidates, keep: np.ndarray, solved: Solve
         )
     exact = figures.margin_per_buyer
     bound, gap = solved.bound, None
+    root = timings.pop("root_bound", float("nan"))
+    if bound is not None and np.isfinite(root):
+        # The root LP bounds every offer better than the incumbent, which the answer is at least:
+        # a second valid bound. HiGHS has reported "optimal" with a dual bound far above it when
+        # tightened bounds pinch x0 to within its tolerance (a one-bundle pool, docs/notes/rules.md).
+        bound = min(bound, max(root, solved.value))
     if bound is not None and status.is_ok:
         gap = max(bound - exact, 0.0) / max(abs(exact), 1e-12)
         if status is SolveStatus.OPTIMAL and gap > settings.rel_gap:
             status = SolveStatus.TIME_LIMIT  # never claim what the numbers do not show
     timings["total_seconds"] = time.perf_counter() - started
-    root = timings.pop("root_bound", float("nan"))
     cuts = int(timings.pop("conic_cuts", 0))
     diagnostics = {
         "candidates": len(cands),

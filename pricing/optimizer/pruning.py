@@ -14,8 +14,7 @@ The margin change in segment ``s`` when the rest of the offer has margin ``N`` a
     [D (v_d (m_d - R) - v_c (m_c - R)) + v_d v_c (m_d - m_c)] / ((D + v_d)(D + v_c))
 
 It falls as ``R`` grows (``v_d >= v_c``), so the worst case is ``R = R_s``, the most any offer
-yields in segment ``s``; its numerator is linear in ``D``, which lies in ``[1, D_s]``. Both
-bounds come from :func:`offer_bounds`.
+yields in segment ``s``; its numerator is linear in ``D``, in ``[1, D_s]`` (:func:`offer_bounds`).
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OfferBounds", "SetGroups", "offer_bounds", "segment_margin_bounds", "dominated", "per_set_max"]
+__all__ = ["OfferBounds", "SetGroups", "offer_bounds", "segment_margin_bounds", "dominated", "per_set_max",
+           "margin_swap_gains"]
 
 
 def per_set_max(values: np.ndarray, set_id: np.ndarray, n_sets: int, groups: "SetGroups | None" = None) -> np.ndarray:
@@ -222,7 +222,15 @@ def _margin_hits(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray, marg
     for s in range(2, attraction.shape[1]):
         keep = attraction[ref[rows], s] >= attraction[part[cols], s]
         rows, cols = rows[keep], cols[keep]
-    d, c = ref[rows], part[cols]
+    hit = margin_swap_gains(ref[rows], part[cols], attraction, margin, value_at_bound, bounds, shares)
+    return rows[hit], cols[hit]
+
+
+def margin_swap_gains(d: np.ndarray, c: np.ndarray, attraction: np.ndarray, margin: np.ndarray,
+                      value_at_bound: np.ndarray, bounds: OfferBounds, shares: np.ndarray) -> np.ndarray:
+    """(pairs,) mask over pairs ``(d[i], c[i])`` already at least as attractive in every segment:
+    swapping ``c`` for ``d`` strictly raises the margin whatever the rest of the offer, or the two
+    are identical and ``d`` comes first (the test of :func:`_dominates_margin`, pair by pair)."""
     md, mc = margin[d], margin[c]
     margin_gap = md - mc
     same = margin_gap == 0
@@ -237,8 +245,7 @@ def _margin_hits(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray, marg
         worst = np.minimum(slope + cross, slope * odds + cross)
         gain += w * np.where(worst >= 0, worst / ((odds + vd) * (odds + vc)), worst / ((1.0 + vd) * (1.0 + vc)))
         scale += w * (np.abs(hd) + np.abs(hc))
-    hit = (gain > 1e-12 * scale + 1e-300) | (same & (d < c))
-    return rows[hit], cols[hit]
+    return (gain > 1e-12 * scale + 1e-300) | (same & (d < c))
 
 
 def dominated(
@@ -280,9 +287,9 @@ def dominated(
     compiled : use the compiled loop (:mod:`pricing.optimizer.pruning_kernel`) for the margin
         test: ``None`` decides by size (from 200,000 candidates, when numba is installed).
         Either way the mask is the same.
-    may_replace : optional ``f(refs, part) -> bool mask``, pairs whose swap keeps the goals and draws
-        (:mod:`pricing.optimizer.swap_safety`); with it the numpy test runs (the compiled loop has
-        no such hook).
+    may_replace : optional ``f(d, c) -> bool mask`` over pairs ``(d[i], c[i])``: whose swap keeps
+        the goals and draws (:mod:`pricing.optimizer.swap_safety`), asked of dominating pairs
+        only; with it the numpy test runs (the compiled loop has no such hook).
     deadline : ``time.perf_counter()`` value after which no new block of reference sets is
         tried, once at most ``_STOP_BELOW`` candidates are left (a pool the solver can still
         take). Stopping early is safe (what is dropped by then stays dropped for a reason); it
@@ -321,9 +328,10 @@ def dominated(
         for lo in range(0, len(alive), step):
             part = alive[lo:lo + step]
             allowed = (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
-            if may_replace is not None:
-                allowed &= may_replace(ref_idx, part)
             rows, cols = dominates(ref_idx, part, allowed)
+            if may_replace is not None and len(rows):  # on the few dominating pairs only
+                keep = may_replace(ref_idx[rows], part[cols])
+                rows, cols = rows[keep], cols[keep]
             hit_any[ref_row[rows], lo + cols] = True
         return hit_any
 
@@ -359,12 +367,9 @@ def _prune(block_test, score: np.ndarray, set_id: np.ndarray, max_bundles: int, 
     return pruned
 
 
-# Pruning past its deadline stops only once this few candidates are left: the first blocks cut a
-# million candidates to a few thousand in about a second; a pool of hundreds of thousands would
-# cost the solver more than the rest of the pruning.
+# Past its deadline the pruning stops only once this few candidates are left (the first blocks cut
+# a million to a few thousand in about a second; a bigger pool would cost the solver more).
 _STOP_BELOW = 20_000
-
-
 # From this many candidates the compiled dominance loop pays for numba's import and first compile.
 _COMPILED_FROM = 200_000
 

@@ -18,10 +18,18 @@ from pricing.optimizer.candidates import Candidates
 from pricing.optimizer.goals import GoalSet, draw_attraction, goal_set
 from pricing.optimizer.offer_rules import OfferRules, offer_rules_of
 from pricing.optimizer.pool import CUT_ROUNDS, Pool, Solved, reduce_candidates, solve_pool
+from pricing.optimizer.rule_pruning import RuleLimits, rule_dominated
 from pricing.optimizer.status import SolveStatus
 from pricing.optimizer.swap_safety import pruning_is_safe, swap_condition
 
 __all__ = ["Space", "GoalReach"]
+
+# Points by which the best margin-rate change may exceed the one reported when "proven" (the
+# line shows two decimals).
+_RATE_TOLERANCE = 0.005
+# Seconds each exact step of the best margin-rate search may take: it explains a goal out of
+# reach, and says what it proved (an interval) when this stops it.
+_EXPLAIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,7 @@ class GoalReach:
     required: float
     best: float
     proven: bool
+    at_most: float | None = None  # a proven upper bound on the best value, when not proven best
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,22 +78,32 @@ class Space:
 
     def keep(self, objective: str, *, margin: np.ndarray | None = None, goals: GoalSet | None = None,
              with_draws: bool = False) -> np.ndarray:
-        """Candidates left by safe pruning for this objective, goals and draws."""
+        """Candidates left by safe pruning for this objective, goals and draws: the plain count of
+        :mod:`pricing.optimizer.pruning`, or under offer rules that can bind the count of
+        :mod:`pricing.optimizer.rule_pruning` (``docs/formulation.md`` 7.1)."""
         s = self.problem.settings
         others = [g.weight for g in goals.goals if g.name != "attach_rate"] if goals is not None else []
         worlds = [self.cands.attraction] + (list(self.draws) if with_draws and self.draws is not None else [])
         if objective == "attach":
             others = []
+        plain = pruning_is_safe(s.has_offer_rules)
         condition = swap_condition(worlds, others, self.cands.set_id, s.max_bundles,
-                                   check_attraction=len(worlds) > 1)
-        return reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin,
-                                 may_replace=condition, off=not pruning_is_safe(s.has_offer_rules),
-                                 deadline=solve_deadline(s))
+                                   check_attraction=len(worlds) > 1, shares=self.problem.model.shares,
+                                   pairwise=True)
+        if plain:
+            return reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin,
+                                     may_replace=condition, deadline=solve_deadline(s))
+        c = self.cands
+        limits = RuleLimits(s.max_bundles, s.max_items, s.max_bundles_per_sku, s.max_shared_skus, s.min_price_gap)
+        drop = rule_dominated(c.attraction, c.margin if margin is None else margin, c.set_id, c.members, c.pin_mask,
+                              c.price, self.problem.model.shares, limits, objective=objective, may_replace=condition)
+        return np.flatnonzero(~drop)
 
     def pool(self, objective: str, keep: np.ndarray, *, margin: np.ndarray | None = None,
-             goals: GoalSet | None = None, with_draws: bool = False, active_draws=None) -> Pool:
+             goals: GoalSet | None = None, with_draws: bool = False, active_draws=None,
+             time_limit: float | None = None) -> Pool:
         """The pool over candidates ``keep``; with draws, only those listed in ``active_draws``
-        (all when ``None``) get their rows."""
+        (all when ``None``) get their rows. ``time_limit`` (seconds) shortens the settings' own."""
         c = self.cands
         set_id = c.set_id[keep]
         margin = c.margin if margin is None else margin
@@ -96,14 +115,18 @@ class Space:
         subset = None if goals is None else goals.subset(keep)
         # The ordering rows rest on the plain swap of pruning: only without rules, other goals or draws.
         plain = rules is None and draws is None and (subset is None or all(g.name == "attach_rate" for g in subset.goals))
+        settings = self.problem.settings
+        if time_limit is not None and time_limit < settings.time_limit:
+            settings = settings.replace(time_limit=time_limit)
         return Pool(c.attraction[keep], margin[keep], set_id, c.pin_mask[set_id], self.problem.model.shares,
-                    self.problem.settings, self.all_pins, objective, subset, rules, draws,
+                    settings, self.all_pins, objective, subset, rules, draws,
                     ordering=self.ordering_rows and plain, cut_rounds=self.cut_rounds)
 
     def solve(self, objective: str, *, margin: np.ndarray | None = None, goals: GoalSet | None = None,
-              with_draws: bool = False) -> tuple[np.ndarray, Solved]:
+              with_draws: bool = False, time_limit: float | None = None) -> tuple[np.ndarray, Solved]:
         keep = self.keep(objective, margin=margin, goals=goals, with_draws=with_draws)
-        return keep, solve_pool(self.pool(objective, keep, margin=margin, goals=goals, with_draws=with_draws))
+        return keep, solve_pool(self.pool(objective, keep, margin=margin, goals=goals, with_draws=with_draws,
+                                          time_limit=time_limit))
 
     # -- how far each goal can go ------------------------------------------------------------
     def best_attach(self) -> tuple[float, bool]:
@@ -122,35 +145,66 @@ class Space:
     def best_goal(self, name: str, iterations: int = 8) -> GoalReach:
         """Best value of goal ``name`` under the attach target and the offer rules alone.
 
-        Devices per buyer: one solve maximising ``sum P g``. Margin rate: Dinkelbach's method on
-        ``max sum P (m - rho r)``, updating ``rho`` to the rate of each answer until no offer beats
-        it (``f(rho) <= 0`` proven), at most ``iterations`` solves.
+        Devices per buyer: one solve maximising ``sum P g``. Margin rate: :meth:`_best_rate_points`.
         """
         settings = self.problem.settings
         required = float(getattr(settings, name))
-        base = GoalSet(tuple(g for g in self.goals.goals if g.name == "attach_rate"), self.goals.margin,
-                       self.goals.revenue, self.goals.devices, self.goals.baseline)
         if name == "devices_per_buyer":
-            keep, solved = self.solve("margin", margin=self.goals.devices, goals=base)
+            keep, solved = self.solve("margin", margin=self.goals.devices, goals=self._target_only)
             best = self.offer_values(keep, solved.chosen)[name] if solved.chosen else self.goals.baseline[2]
             return GoalReach(name, required, best, solved.status is SolveStatus.OPTIMAL)
+        return self._best_rate_points(required, iterations)
+
+    @property
+    def _target_only(self) -> GoalSet:
+        return GoalSet(tuple(g for g in self.goals.goals if g.name == "attach_rate"), self.goals.margin,
+                       self.goals.revenue, self.goals.devices, self.goals.baseline)
+
+    def _best_rate_points(self, required: float, iterations: int) -> GoalReach:
+        """Best change of the IoT gross-margin rate (points) under the attach target and rules.
+
+        ``docs/formulation.md`` section 6: with every bundle's ``m - r0 r <= 0`` and nothing forcing
+        a bundle (no target, no pin) the answer is 0 points, the empty offer, with no solve.
+        Otherwise Dinkelbach's method on ``f(rho) = max sum P (m - rho r) + m0 - rho R0``, started
+        at the rate of the best offer the swap searches find (a few cheap rounds), each exact step
+        proving ``f(rho) <= tol`` or moving ``rho`` to the better offer's rate. Proven means no
+        offer beats the answer by more than ``_RATE_TOLERANCE`` points.
+        """
+        name, settings, base = "margin_rate_points", self.problem.settings, self._target_only
         m0, r0, _ = self.goals.baseline
         rate0 = m0 / r0 if r0 > 0 else 0.0
-        rho, best, proven = rate0 + required / 100.0, -np.inf, False
-        for step in range(iterations):
-            keep, solved = self.solve("margin", margin=self.goals.margin - rho * self.goals.revenue, goals=base)
-            if solved.status not in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT):
+        weight = (lambda rho: self.goals.margin - rho * self.goals.revenue)
+        forced = settings.attach_rate > 0 or bool(settings.pinned)
+        if not forced and float(weight(rate0).max(initial=0.0)) <= 0.0:
+            return GoalReach(name, required, 0.0, True)
+        # Revenue per buyer of any offer is at least this (a sale changes it by r, shares sum <= 1).
+        revenue_floor = r0 + min(0.0, float(self.goals.revenue.min(initial=0.0)))
+        best, rho = (-np.inf if forced else 0.0), rate0  # unforced, the empty offer is a choice: 0 points
+        keep = self.keep("margin", margin=weight(rho), goals=base)
+        for _ in range(4):  # the swap searches' own Dinkelbach: cheap, and any offer found is feasible
+            chosen = self.pool("margin", keep, margin=weight(rho), goals=base).incumbent()
+            if not chosen:
                 break
-            points = self.offer_values(keep, solved.chosen)[name]  # the empty offer: 0 points
-            best = max(best, points)
-            bound = solved.bound if solved.bound is not None else np.inf
-            # After the first step rho is the rate of an offer found, so f(rho) <= 0 proves it best:
-            # f(rho) = max sum P (m - rho r) + m0 - rho r0.
-            if step > 0 and bound + m0 - rho * r0 <= 1e-9 * max(1.0, abs(m0)):
-                proven = solved.status is SolveStatus.OPTIMAL
+            points = self.offer_values(keep, chosen)[name]
+            if points <= best + 1e-9:
                 break
-            rho = rate0 + best / 100.0
-        return GoalReach(name, required, float(best) if np.isfinite(best) else 100.0 * (0.0 - rate0), proven)
+            best, rho = points, rate0 + points / 100.0
+        proven, at_most = False, None
+        for _ in range(iterations):
+            keep, solved = self.solve("margin", margin=weight(rho), goals=base, time_limit=_EXPLAIN_SECONDS)
+            if solved.chosen:
+                points = self.offer_values(keep, solved.chosen)[name]
+                if points > best + 1e-9:
+                    best, rho = points, rate0 + points / 100.0
+                    continue
+            if solved.bound is None or not np.isfinite(best) or revenue_floor <= 0:
+                break
+            # Every offer's rate is at most rho + f(rho) / revenue, f(rho) <= bound + m0 - rho R0.
+            slack = 100.0 * max(solved.bound + m0 - rho * r0, 0.0) / revenue_floor
+            proven, at_most = slack <= _RATE_TOLERANCE, 100.0 * (rho - rate0) + slack
+            break
+        return GoalReach(name, required, float(best) if np.isfinite(best) else 100.0 * (0.0 - rate0), proven,
+                         None if proven else at_most)
 
     def draw_shortfalls(self, keep: np.ndarray, chosen) -> np.ndarray:
         """(draws,) worst shortfall of any goal in each draw, relative to the goal's scale (> 0: missed)."""
