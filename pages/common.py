@@ -13,12 +13,13 @@ from models.errors import InputError
 from pages import password, signin
 from pages.session import gate, oidc_config, sign_out
 from pricing.access import Identity, Permission
-from pricing.app import WhatIf, WhatIfRun, run_whatif
+from pricing.app import WhatIf
+from pricing.app.jobs import Job, SolveQueue
 from pricing.app.scenarios import ScenarioStore
 from pricing.domain.problem import DEFAULT_DATA, Problem
 from pricing.domain.settings import Settings
 
-__all__ = ["DATA_ENV", "data_dir", "fingerprint", "load_problem", "solve", "base_problem", "store", "pct", "MONEY",
+__all__ = ["DATA_ENV", "data_dir", "fingerprint", "load_problem", "solve_queue", "submit", "base_problem", "store", "pct", "MONEY",
            "PERCENT", "require_page", "sentence", "CONTROL_KEYS"]
 
 DATA_ENV = "BUNDLE_PRICING_DATA"
@@ -50,10 +51,23 @@ def load_problem(folder: str, fingerprint: tuple) -> Problem:
     return Problem.load(folder, Settings.from_toml())
 
 
-@st.cache_resource(show_spinner=False, max_entries=128)
-def solve(_base: Problem, base_key: tuple, whatif: WhatIf, _catalog_csv: bytes | None) -> WhatIfRun:
-    """One what-if, cached by the data's fingerprint and the controls (results are read-only)."""
-    return run_whatif(_base, whatif, _catalog_csv)
+@st.cache_resource(show_spinner=False)
+def solve_queue() -> SolveQueue:
+    """The server's one solve queue and its Dask workers (``$BUNDLE_PRICING_SCHEDULER``, else a
+    local pool of ``$BUNDLE_PRICING_WORKERS`` processes, one per core by default)."""
+    return SolveQueue.from_env()
+
+
+def submit(folder: Path, base: Problem, whatif: WhatIf, catalog_csv: bytes | None, owner: str,
+           time_limit: float | None = None) -> Job:
+    """Queue one what-if (or join the same one queued, or get its proven answer); returns at once.
+
+    Raises
+    ------
+    InputError
+        A scheduler nobody answers at, a bad worker count, or a time limit out of range.
+    """
+    return solve_queue().submit(folder, base.settings, whatif, catalog_csv, time_limit, owner)
 
 
 @st.cache_resource(show_spinner=False)
