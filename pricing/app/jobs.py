@@ -85,6 +85,7 @@ class Job:
     run: WhatIfRun | None = None
     error: str | None = None
     worker_seconds: float | None = None
+    worker_started: float | None = None  # wall clock (time.time()) on the worker
     request: SolveRequest | None = field(default=None, repr=False)
     future: Any = field(default=None, repr=False)
 
@@ -288,7 +289,7 @@ class SolveQueue:
             elif answer.bad_input is not None:
                 self._fail(job, f"Bad input: {answer.bad_input}")
             else:
-                job.run, job.worker_seconds = answer.to_run(), answer.seconds
+                job.run, job.worker_seconds, job.worker_started = answer.to_run(), answer.seconds, answer.started
                 job.state, job.finished = "done", self.clock()
                 if is_proven(job.run):
                     self._answers[job.key[:-1]] = job
