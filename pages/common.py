@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx
 
 from models.errors import InputError
 from pages import password, signin
@@ -19,7 +21,7 @@ from pricing.app.scenarios import ScenarioStore
 from pricing.domain.problem import DEFAULT_DATA, Problem
 from pricing.domain.settings import Settings
 
-__all__ = ["DATA_ENV", "data_dir", "fingerprint", "load_problem", "solve_queue", "submit", "base_problem", "store", "pct", "MONEY",
+__all__ = ["DATA_ENV", "data_dir", "fingerprint", "load_problem", "solve_queue", "warm_up", "submit", "base_problem", "store", "pct", "MONEY",
            "PERCENT", "require_page", "sentence", "CONTROL_KEYS"]
 
 DATA_ENV = "BUNDLE_PRICING_DATA"
@@ -56,6 +58,30 @@ def solve_queue() -> SolveQueue:
     """The server's one solve queue and its Dask workers (``$BUNDLE_PRICING_SCHEDULER``, else a
     local pool of ``$BUNDLE_PRICING_WORKERS`` processes, one per core by default)."""
     return SolveQueue.from_env()
+
+
+_pool_starting = threading.Lock()
+_pool_started = False
+
+
+def warm_up() -> None:
+    """Start the solve pool in the background the first time someone who runs what-ifs is
+    signed in, so their first what-if does not wait for the workers to start."""
+    global _pool_started
+    with _pool_starting:
+        if _pool_started:
+            return
+        _pool_started = True
+    thread = threading.Thread(target=_start_pool, name="solve-pool-start", daemon=True)
+    add_script_run_ctx(thread)
+    thread.start()
+
+
+def _start_pool() -> None:
+    try:
+        solve_queue()
+    except Exception:  # noqa: BLE001 - the what-if page says what is wrong when it asks for the pool
+        pass
 
 
 def submit(folder: Path, base: Problem, whatif: WhatIf, catalog_csv: bytes | None, owner: str,

@@ -100,6 +100,16 @@ def collect() -> None:
         state.error = f"Target unreachable: {outcome.unreachable}"
         return
     state.good, state.good_catalog = outcome, job.catalog_csv
+    state.good_sheet = None if job.sheet is None else (outcome, job.sheet)
+
+
+def sheet_of(good: WhatIfRun) -> tuple[str, bytes]:
+    """The answer's CSV text and workbook: built by the worker, else here once per answer."""
+    state = st.session_state
+    kept = state.get("good_sheet")
+    if kept is None or kept[0] is not good:
+        kept = state.good_sheet = (good, sheet_files(good.result))
+    return kept[1]
 
 
 def offer_resolve(folder: Path, base: Problem, identity: Identity) -> None:
@@ -174,7 +184,7 @@ def bundles(good: WhatIfRun) -> None:
 def downloads_and_save(good: WhatIfRun, folder: Path, identity: Identity) -> None:
     """The sheet's downloads (the CLI's CSV byte for byte) and the form saving it as a scenario."""
     result = good.result
-    csv_text, xlsx = sheet_files(result)
+    csv_text, xlsx = sheet_of(good)
     left, right, _ = st.columns([1, 1, 3])
     left.download_button("Price sheet (.xlsx)", xlsx, "price_sheet.xlsx",
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")

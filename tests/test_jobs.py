@@ -17,7 +17,7 @@ from models.errors import InputError
 from pricing.app.jobs import (
     LONGEST_WHATIF_SECONDS, JobStatus, SolveFailed, SolveQueue, describe, describe_group, failure_line, longer_limit,
 )
-from pricing.app.whatif import WhatIf, run_whatif
+from pricing.app.whatif import WhatIf, run_whatif, sheet_files
 from pricing.domain.problem import Problem
 from pricing.domain.settings import Settings
 from pricing.optimizer.optimize import InfeasibleTarget
@@ -149,6 +149,8 @@ def test_the_real_solve_on_a_worker_is_the_librarys_and_its_time_limit_starts_th
         assert got.proven_optimal and got.figures.margin == pytest.approx(expected.figures.margin, rel=1e-9)
         assert [b.skus for b in got.offer.bundles] == [b.skus for b in expected.offer.bundles]
         assert got.problem.data_dir == small  # the run record names the server's folder
+        assert job.sheet[0] == sheet_files(expected)[0]  # the downloads, built on the worker
+        assert job.sheet[1][:2] == b"PK"  # an .xlsx (a zip)
     # The deadline is set on the worker when it starts the job: waiting in line is not spent.
     assert second.run.result.problem.settings.time_limit == 45
     assert second.run.result.problem.settings.deadline == pytest.approx(second.worker_started + 45)

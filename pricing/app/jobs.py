@@ -86,6 +86,7 @@ class Job:
     error: str | None = None
     worker_seconds: float | None = None
     worker_started: float | None = None  # wall clock (time.time()) on the worker
+    sheet: tuple[str, bytes] | None = field(default=None, repr=False)  # CSV text, .xlsx bytes
     request: SolveRequest | None = field(default=None, repr=False)
     future: Any = field(default=None, repr=False)
 
@@ -290,6 +291,7 @@ class SolveQueue:
                 self._fail(job, f"Bad input: {answer.bad_input}")
             else:
                 job.run, job.worker_seconds, job.worker_started = answer.to_run(), answer.seconds, answer.started
+                job.sheet = answer.sheet
                 job.state, job.finished = "done", self.clock()
                 if is_proven(job.run):
                     self._answers[job.key[:-1]] = job

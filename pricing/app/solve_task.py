@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.errors import InputError
-from pricing.app.whatif import WhatIf, WhatIfRun, run_whatif
+from pricing.app.whatif import WhatIf, WhatIfRun, run_whatif, sheet_files
 from pricing.domain.problem import Problem
 from pricing.domain.settings import Settings
 from pricing.optimizer.budget import command_deadline
@@ -74,7 +74,9 @@ class SolveAnswer:
     An unreachable target travels as (class, args, attributes) because the optimizer's
     exceptions cannot be unpickled from their args alone; :meth:`to_run` rebuilds it.
     ``started`` is the worker's wall-clock time (``time.time()``) when it began the task,
-    ``seconds`` the time the task took there.
+    ``seconds`` the time the task took there. ``sheet``: the price sheet's CSV text and workbook
+    bytes (:func:`pricing.app.whatif.sheet_files`), built here rather than on the app server when
+    the worker sees the server's data folder (its run record hashes the files there).
     """
 
     run: WhatIfRun | None
@@ -82,6 +84,7 @@ class SolveAnswer:
     bad_input: str | None
     started: float
     seconds: float
+    sheet: tuple[str, bytes] | None = None
 
     def to_run(self) -> WhatIfRun | None:
         """The :class:`WhatIfRun` as :func:`run_whatif` returned it (``None`` for bad input)."""
@@ -115,11 +118,14 @@ def solve_request(request: SolveRequest) -> SolveAnswer:
         exc = run.unreachable
         unreachable = (type(exc), exc.args, dict(exc.__dict__))
         run = dataclasses.replace(run, unreachable=None)
+    sheet = None
     if run.result is not None and request.data_dir is not None:
         # The result names the server's data folder, not this worker's copy of it.
         problem = run.result.problem.replace(data_dir=Path(request.data_dir))
         run = dataclasses.replace(run, result=dataclasses.replace(run.result, problem=problem))
-    return SolveAnswer(run, unreachable, None, started, time.perf_counter() - clock)
+        if Path(request.data_dir).is_dir():
+            sheet = sheet_files(run.result)
+    return SolveAnswer(run, unreachable, None, started, time.perf_counter() - clock, sheet)
 
 
 # -- the worker's copies of the data, one folder per data version --------------------------------
