@@ -284,9 +284,9 @@ class SolveQueue:
             self._live.pop(job.key, None)
             job.future, job.request = None, None
             if error is not None:
-                self._fail(job, failure_line(error))
                 print(f"bundle pricing: a what-if failed on a worker:\n"
                       f"{''.join(traceback.format_exception(error))}", file=sys.stderr)
+                self._fail(job, failure_line(error))
             elif answer.bad_input is not None:
                 self._fail(job, f"Bad input: {answer.bad_input}")
             else:
@@ -301,7 +301,8 @@ class SolveQueue:
 
     def _fail(self, job: Job, line: str) -> None:
         self._live.pop(job.key, None)
-        job.state, job.error, job.finished = "failed", line, self.clock()
+        job.error, job.finished = line, self.clock()
+        job.state = "failed"  # last: a reader that sees the state sees the line
 
 
 def _order(job: Job) -> tuple[int, int]:
