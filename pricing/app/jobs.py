@@ -292,7 +292,8 @@ class SolveQueue:
             else:
                 job.run, job.worker_seconds, job.worker_started = answer.to_run(), answer.seconds, answer.started
                 job.sheet = answer.sheet
-                job.state, job.finished = "done", self.clock()
+                job.finished = self.clock()
+                job.state = "done"
                 if is_proven(job.run):
                     self._answers[job.key[:-1]] = job
                     while len(self._answers) > self._answers_kept:
