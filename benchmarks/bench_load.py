@@ -46,6 +46,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 PASSWORD = "a load-test phrase 123"
 TIMEOUT_MS = 900_000
+# Sessions open this far apart (seconds): people arrive within seconds, not the same millisecond.
+STAGGER_S = 0.25
 
 
 def free_port() -> int:
@@ -125,7 +127,7 @@ class Server:
 
 async def sign_in(page, url: str, name: str) -> float:
     """Open the app and sign in; returns the ``perf_counter`` when Sign in was pressed."""
-    await page.goto(url)
+    await page.goto(url, timeout=TIMEOUT_MS)
     await page.get_by_label("User name").fill(name, timeout=TIMEOUT_MS)
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
     pressed = time.perf_counter()
@@ -142,10 +144,11 @@ async def press_keys(page, label: str, key: str, times: int) -> None:
         await slider.press(key)
 
 
-async def manager(browser, url: str, i: int, record: dict) -> None:
+async def manager(browser, url: str, i: int, record: dict, delay: float) -> None:
     """One pricing manager: sign in, first result, own what-if, its answer."""
     from playwright.async_api import expect
 
+    await asyncio.sleep(delay)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     try:
@@ -169,6 +172,7 @@ async def manager(browser, url: str, i: int, record: dict) -> None:
         record["status_shown_s"] = time.perf_counter() - run
         await expect(answer).to_be_visible(timeout=TIMEOUT_MS)
         record["whatif_s"] = time.perf_counter() - run
+        await expect(optimality).to_have_count(1, timeout=60_000)  # the old headline is gone
         record["proven"] = "Not proven" not in await optimality.inner_text()
         errors = await page.get_by_test_id("stAlertContentError").all_inner_texts()
         errors += await page.get_by_test_id("stException").all_inner_texts()
@@ -213,7 +217,7 @@ async def round_of(url: str, sessions: int) -> tuple[list[dict], list[float]]:
         stop = asyncio.Event()
         probe = asyncio.create_task(viewer(browser, url, draws, stop))
         await asyncio.sleep(3)  # the viewer signed in before the managers arrive
-        await asyncio.gather(*(manager(browser, url, i, records[i]) for i in range(sessions)))
+        await asyncio.gather(*(manager(browser, url, i, records[i], i * STAGGER_S) for i in range(sessions)))
         stop.set()
         await probe
         await browser.close()

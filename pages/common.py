@@ -16,7 +16,7 @@ from pages import password, signin
 from pages.session import gate, oidc_config, sign_out
 from pricing.access import Identity, Permission
 from pricing.app import WhatIf
-from pricing.app.jobs import Job, SolveQueue
+from pricing.app.jobs import Job, SolveFailed, SolveQueue
 from pricing.app.scenarios import ScenarioStore
 from pricing.domain.problem import DEFAULT_DATA, Problem
 from pricing.domain.settings import Settings
@@ -90,10 +90,17 @@ def submit(folder: Path, base: Problem, whatif: WhatIf, catalog_csv: bytes | Non
 
     Raises
     ------
+    SolveFailed
+        No solve pool: a scheduler nobody answers at, a bad worker count, workers that cannot start.
     InputError
-        A scheduler nobody answers at, a bad worker count, or a time limit out of range.
+        A time limit out of range.
     """
-    return solve_queue().submit(folder, base.settings, whatif, catalog_csv, time_limit, owner)
+    try:
+        queue = solve_queue()
+    except Exception as exc:  # noqa: BLE001 - no pool (a scheduler gone, workers that cannot start): one line
+        raise SolveFailed(f"The solve pool is not available: {exc}. Nothing was solved; tell whoever runs "
+                          "the app.") from None
+    return queue.submit(folder, base.settings, whatif, catalog_csv, time_limit, owner)
 
 
 @st.cache_resource(show_spinner=False)

@@ -85,6 +85,9 @@ def sweep(submit: Callable[[str, float], Job]) -> None:
         except InputError as exc:
             st.error(f"Bad input: {exc}")
             return
+        except SolveFailed as exc:
+            st.error(str(exc))
+            return
     pending = state.get("goal_sweep")
     if pending is not None:
         goal, levels, jobs = pending

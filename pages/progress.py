@@ -12,8 +12,9 @@ from pricing.app.jobs import Job, describe, describe_group
 
 __all__ = ["REFRESH_SECONDS", "watch"]
 
-# How often a waiting page asks the queue where its jobs are (seconds).
-REFRESH_SECONDS = 1.0
+# How often a waiting page asks the queue where its jobs are (seconds): often enough to feel live,
+# seldom enough that twenty waiting pages cost the server little.
+REFRESH_SECONDS = 2.0
 
 
 def watch(jobs: Sequence[Job], label: str) -> None:

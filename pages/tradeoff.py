@@ -88,6 +88,8 @@ def render() -> None:
             start_sweep(folder, base, good, target_grid(low / 100, high / 100, points, whatif.attach_rate), identity)
         except InputError as exc:
             state.curve_error = f"Bad input: {exc}"
+        except SolveFailed as exc:
+            state.curve_error = str(exc)
     finish_sweep()
     if state.get("curve_error"):
         st.error(state.curve_error)

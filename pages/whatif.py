@@ -14,7 +14,7 @@ from pages import progress
 from pages.common import base_problem, pct, require_page, sentence, store, submit
 from pricing.access import AccessDenied, Identity, Permission
 from pricing.app import WhatIf, WhatIfRun, bundle_table, sheet_files, shares_from_percent
-from pricing.app.jobs import longer_limit
+from pricing.app.jobs import SolveFailed, longer_limit
 from pricing.domain.problem import Problem
 from pricing.files.run_record import offer_warnings, summary
 
@@ -69,6 +69,8 @@ def ask(folder: Path, base: Problem, whatif: WhatIf, catalog_csv: bytes | None, 
         state.job = submit(folder, base, whatif, catalog_csv, identity.username, time_limit)
     except InputError as exc:
         state.error = f"Bad input: {exc}"
+    except SolveFailed as exc:
+        state.error = str(exc)
 
 
 def run_current(folder: Path, base: Problem, raw: dict, mix: list[float], catalog_csv: bytes | None,

@@ -83,3 +83,20 @@ def settle_job(job, seconds: float = 120) -> None:
     while not job.over:
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_without_a_solve_pool_the_page_says_so_in_one_line(tmp_path, monkeypatch, fast_hashing):
+    use(monkeypatch, make_small_data(tmp_path / "data"), tmp_path / "store")
+    UserDirectory().add(PEOPLE["manager"], "manager", PASSWORD, Operator("test"), must_change=False)
+    solve_queue().close()
+    solve_queue.clear()
+    monkeypatch.setenv("BUNDLE_PRICING_SCHEDULER", "tcp://127.0.0.1:1")
+    try:
+        at = open_page()
+        (line,) = [e.value for e in at.error]
+        assert line.startswith("The solve pool is not available: BUNDLE_PRICING_SCHEDULER: no Dask scheduler "
+                               "answers at tcp://127.0.0.1:1")
+        assert line.endswith("Nothing was solved; tell whoever runs the app.") and "\n" not in line
+        assert at.slider(key="target").value == 15.0 and "job" not in at.session_state
+    finally:
+        solve_queue.clear()  # the next page asks for a pool again (a failed start is not kept)

@@ -207,7 +207,7 @@ def test_the_app_points_its_solves_at_a_scheduler(client, small, monkeypatch):
 
 def test_settings_that_name_no_pool_are_one_line(monkeypatch):
     monkeypatch.setenv("BUNDLE_PRICING_SCHEDULER", "tcp://127.0.0.1:1")
-    with pytest.raises(InputError, match="no Dask scheduler answers at tcp://127.0.0.1:1"):
+    with pytest.raises(InputError, match="^BUNDLE_PRICING_SCHEDULER: no Dask scheduler answers at tcp://127.0.0.1:1"):
         SolveQueue.from_env()
     monkeypatch.delenv("BUNDLE_PRICING_SCHEDULER")
     monkeypatch.setenv("BUNDLE_PRICING_WORKERS", "two")

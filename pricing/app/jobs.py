@@ -168,7 +168,10 @@ class SolveQueue:
         """
         address = os.environ.get(SCHEDULER_ENV, "").strip() or None
         if address:
-            check_scheduler(address)
+            try:
+                check_scheduler(address)
+            except InputError as exc:
+                raise InputError(SCHEDULER_ENV, exc.problem) from None
             return cls(get_client(address), owns_client=True)
         raw = os.environ.get(WORKERS_ENV, "").strip()
         if raw and not (raw.isdigit() and int(raw) >= 1):
