@@ -16,7 +16,7 @@ import streamlit as st
 from models.errors import InputError
 from pages.common import warm_up
 from pages.session import access_settings, announce_first_admin, gate, oidc_config
-from pricing.access import OidcConfigError, Permission, Role, default_store_dir
+from pricing.access import OidcConfigError, Role, default_store_dir
 
 _PAGE = {
     "whatif": ("pages/whatif.py", "What-if", ":material/tune:"),
@@ -47,6 +47,7 @@ def main() -> None:
         st.stop()
     if oidc is None:
         announce_first_admin(str(default_store_dir()))
+    warm_up()  # the solve pool starts with the server's first page, before anyone can ask for a what-if
     session = gate()
     if session is None:
         st.navigation([st.Page("pages/signin.py", title="Sign in", url_path="signin", default=True)],
@@ -55,8 +56,6 @@ def main() -> None:
         st.navigation([st.Page("pages/password.py", title="Choose your password", url_path="password",
                                default=True)], position="hidden").run()
     else:
-        if session.identity.can(Permission.WHATIF):
-            warm_up()  # the solve pool starts while the first page is drawn
         st.navigation([st.Page(_PAGE[name][0], title=_PAGE[name][1], icon=_PAGE[name][2], url_path=name,
                                default=i == 0)
                        for i, name in enumerate(ROLE_PAGES[session.identity.role])]).run()

@@ -65,8 +65,8 @@ _pool_started = False
 
 
 def warm_up() -> None:
-    """Start the solve pool in the background the first time someone who runs what-ifs is
-    signed in, so their first what-if does not wait for the workers to start."""
+    """Start the solve pool in the background on the server's first page view, so the first
+    what-if does not wait for the workers to start (once per server process)."""
     global _pool_started
     with _pool_starting:
         if _pool_started:
