@@ -242,14 +242,37 @@ async def viewer(browser, url: str, draws: list[float], stop: asyncio.Event) -> 
     await context.close()
 
 
-def niced_chromium(folder: Path) -> Path:
-    """Chromium started at the lowest priority (nice 19): the managers' browsers stand for twenty
-    laptops, not for work of the server's machine, so they take only the CPU the server and its
-    workers leave."""
-    script = folder / "chromium-nice19.sh"
-    script.write_text(f'#!/bin/sh\nexec nice -n 19 "{CHROMIUM}" "$@"\n')
+def niced_chromium(folder: Path) -> tuple[Path, Path]:
+    """A Chromium launcher that writes its process id to a file (for :class:`Renicer`)."""
+    script, pid_file = folder / "chromium-managers.sh", folder / "chromium-managers.pid"
+    script.write_text(f'#!/bin/sh\necho $$ > "{pid_file}"\nexec nice -n 19 "{CHROMIUM}" "$@"\n')
     script.chmod(0o755)
-    return script
+    return script, pid_file
+
+
+class Renicer:
+    """Keeps the managers' browser (every process under it) at the lowest priority, nice 19: those
+    browsers stand for twenty laptops, not for work of the server's machine, so they take only the
+    CPU the server and its workers leave. Chromium raises its own browser and GPU processes'
+    priority and starts a renderer per page, so this looks again every half second."""
+
+    def __init__(self, pid_file: Path):
+        self.pid_file, self._stop = pid_file, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                root = psutil.Process(int(self.pid_file.read_text()))
+                for proc in [root, *root.children(recursive=True)]:
+                    if proc.nice() != 19:
+                        proc.nice(19)
+            except (OSError, ValueError, psutil.Error):
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 async def round_of(url: str, sessions: int, work: Path) -> tuple[list[dict], list[float]]:
@@ -261,13 +284,16 @@ async def round_of(url: str, sessions: int, work: Path) -> tuple[list[dict], lis
     draws: list[float] = []
     async with async_playwright() as pw:
         probe_browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        browser = await pw.chromium.launch(executable_path=str(niced_chromium(work)), args=CHROMIUM_ARGS)
+        launcher, pid_file = niced_chromium(work)
+        browser = await pw.chromium.launch(executable_path=str(launcher), args=CHROMIUM_ARGS)
+        renicer = Renicer(pid_file)
         stop = asyncio.Event()
         probe = asyncio.create_task(viewer(probe_browser, url, draws, stop))
         await asyncio.sleep(3)  # the viewer signed in before the managers arrive
         await asyncio.gather(*(manager(browser, url, i, records[i], i * STAGGER_S) for i in range(sessions)))
         stop.set()
         await probe
+        renicer.stop()
         await browser.close()
         await probe_browser.close()
     return records, draws

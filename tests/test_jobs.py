@@ -211,8 +211,13 @@ def test_settings_that_name_no_pool_are_one_line(monkeypatch):
         SolveQueue.from_env()
     monkeypatch.delenv("BUNDLE_PRICING_SCHEDULER")
     monkeypatch.setenv("BUNDLE_PRICING_WORKERS", "two")
-    with pytest.raises(InputError, match="BUNDLE_PRICING_WORKERS: must be a whole number of worker processes >= 1, "
-                                         "got 'two'"):
+    with pytest.raises(InputError, match=r"BUNDLE_PRICING_WORKERS: must be a whole number from 1 to 1024 "
+                                         r"\(worker processes\), got 'two'"):
+        SolveQueue.from_env()
+    monkeypatch.setenv("BUNDLE_PRICING_WORKERS", "1")
+    monkeypatch.setenv("BUNDLE_PRICING_WORKER_NICE", "20")
+    with pytest.raises(InputError, match=r"BUNDLE_PRICING_WORKER_NICE: must be a whole number from 0 to 19 "
+                                         r"\(the workers' niceness\), got '20'"):
         SolveQueue.from_env()
 
 

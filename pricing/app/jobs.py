@@ -36,11 +36,12 @@ from pricing.domain.settings import MAX_TIME_LIMIT, Settings
 from pricing.optimizer.optimize import OptimizationResult
 from pricing.runs.cluster import check_scheduler, get_client, machine_cores
 
-__all__ = ["SCHEDULER_ENV", "WORKERS_ENV", "LONGEST_WHATIF_SECONDS", "Job", "SolveFailed", "JobStatus", "SolveQueue",
+__all__ = ["SCHEDULER_ENV", "WORKERS_ENV", "NICE_ENV", "LONGEST_WHATIF_SECONDS", "Job", "SolveFailed", "JobStatus", "SolveQueue",
            "is_proven", "longer_limit", "describe", "describe_group", "failure_line"]
 
 SCHEDULER_ENV = "BUNDLE_PRICING_SCHEDULER"
 WORKERS_ENV = "BUNDLE_PRICING_WORKERS"
+NICE_ENV = "BUNDLE_PRICING_WORKER_NICE"
 # The longest time limit the re-solve button offers (seconds): one what-if holds one worker.
 LONGEST_WHATIF_SECONDS = 1800.0
 # How long the worker count is trusted before asking the scheduler again (seconds).
@@ -159,12 +160,14 @@ class SolveQueue:
     def from_env(cls) -> "SolveQueue":
         """The queue the app uses: ``$BUNDLE_PRICING_SCHEDULER`` (``tcp://host:8786``) names a
         running Dask scheduler; unset, a local cluster of ``$BUNDLE_PRICING_WORKERS`` worker
-        processes (default: one per core), niced so pages are drawn before solves run.
+        processes (default: one per core), at niceness ``$BUNDLE_PRICING_WORKER_NICE`` (default
+        10: pages are drawn before solves run; 0 on a machine shared with other work, where a
+        niced solve would lose its time limit to everyone else's processes).
 
         Raises
         ------
         InputError
-            A scheduler address nobody answers at, or a worker count that is not a whole number >= 1.
+            A scheduler address nobody answers at, or a worker count or niceness out of range.
         """
         address = os.environ.get(SCHEDULER_ENV, "").strip() or None
         if address:
@@ -173,13 +176,13 @@ class SolveQueue:
             except InputError as exc:
                 raise InputError(SCHEDULER_ENV, exc.problem) from None
             return cls(get_client(address), owns_client=True)
-        raw = os.environ.get(WORKERS_ENV, "").strip()
-        if raw and not (raw.isdigit() and int(raw) >= 1):
-            raise InputError(WORKERS_ENV, f"must be a whole number of worker processes >= 1, got {clip(raw)!r}")
+        workers = _whole_number(WORKERS_ENV, machine_cores(), 1, 1024, "worker processes")
+        nice = _whole_number(NICE_ENV, 10, 0, 19, "the workers' niceness")
         from pricing.app.worker_plugin import Niceness  # imports distributed: only when a pool starts
 
-        client = get_client(None, n_workers=int(raw) if raw else machine_cores())
-        client.register_plugin(Niceness())
+        client = get_client(None, n_workers=workers)
+        if nice:
+            client.register_plugin(Niceness(nice))
         return cls(client, owns_client=True)
 
     # -- asking --------------------------------------------------------------------------------
@@ -307,6 +310,16 @@ class SolveQueue:
         self._live.pop(job.key, None)
         job.error, job.finished = line, self.clock()
         job.state = "failed"  # last: a reader that sees the state sees the line
+
+
+def _whole_number(name: str, default: int, low: int, high: int, what: str) -> int:
+    """The environment variable ``name`` as a whole number in [low, high] (``default`` when unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isdigit() and low <= int(raw) <= high):
+        raise InputError(name, f"must be a whole number from {low} to {high} ({what}), got {clip(raw)!r}")
+    return int(raw)
 
 
 def _order(job: Job) -> tuple[int, int]:
