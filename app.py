@@ -61,4 +61,8 @@ def main() -> None:
                        for i, name in enumerate(ROLE_PAGES[session.identity.role])]).run()
 
 
-main()
+# Streamlit runs this file as __main__. The solve pool's worker processes start with
+# multiprocessing's "spawn", which imports the parent's __main__ again as __mp_main__: there this
+# must not draw a page, nor start a pool of its own.
+if __name__ == "__main__":
+    main()

@@ -219,7 +219,9 @@ class SolveQueue:
         return job
 
     def status(self, job: Job) -> JobStatus:
-        """Where ``job`` is now."""
+        """Where ``job`` is now (and, while it waits, a look for workers that joined the pool)."""
+        if job.state == "queued":
+            self._pump()
         with self._lock:
             now = self.clock()
             if job.state == "queued":
