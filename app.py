@@ -14,6 +14,7 @@ from __future__ import annotations
 import streamlit as st
 
 from models.errors import InputError
+from pages.common import warm_up
 from pages.session import access_settings, announce_first_admin, gate, oidc_config
 from pricing.access import OidcConfigError, Role, default_store_dir
 
@@ -46,6 +47,7 @@ def main() -> None:
         st.stop()
     if oidc is None:
         announce_first_admin(str(default_store_dir()))
+    warm_up()  # the solve pool starts with the server's first page, before anyone can ask for a what-if
     session = gate()
     if session is None:
         st.navigation([st.Page("pages/signin.py", title="Sign in", url_path="signin", default=True)],
@@ -59,4 +61,8 @@ def main() -> None:
                        for i, name in enumerate(ROLE_PAGES[session.identity.role])]).run()
 
 
-main()
+# Streamlit runs this file as __main__. The solve pool's worker processes start with
+# multiprocessing's "spawn", which imports the parent's __main__ again as __mp_main__: there this
+# must not draw a page, nor start a pool of its own.
+if __name__ == "__main__":
+    main()

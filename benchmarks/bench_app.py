@@ -6,7 +6,9 @@ Copies the data folder to a temporary one (so nothing is written into the repo),
 manager in (a session for a user of a temporary store), then times: the first page view (which
 solves the defaults), a Run with a new combination (K = 4), a Run
 with a combination already run (cached), and a rerun that solves nothing. "library" is the time
-the page spent in ``pricing.app.whatif.run_whatif``; "page" is the rest.
+the worker spent in ``pricing.app.whatif.run_whatif``; "page" is the rest (the page, the queue,
+sending the what-if to a worker process and its answer back, and the first view's start of the
+worker pool).
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def settle(app) -> None:
+    """Rerun the page until its queued what-if is in (in a browser its status line does this)."""
+    while "job" in app.session_state and app.session_state["job"] is not None:
+        time.sleep(0.05)
+        app.run()
+
+
 def main() -> None:
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "data"
     work = Path(tempfile.mkdtemp(prefix="bench_app_"))
@@ -49,13 +58,14 @@ def main() -> None:
     UserDirectory(store).add("bench", "manager", "a timing phrase 1", Operator("bench"), must_change=False)
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     app.session_state["session"] = Session.start(Identity("bench", Role.MANAGER, "bench"), time.time())
-    first = timed(app.run)
+    first = timed(lambda: (app.run(), settle(app)))
     first_solve = app.session_state["good"].seconds
     app.slider(key="bundles").set_value(4)
 
     def press() -> None:
         next(b for b in app.button if b.label == "Run").click()
         app.run()
+        settle(app)
 
     new = timed(press)
     new_solve = app.session_state["good"].seconds

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx
 
 from models.errors import InputError
 from pages import password, signin
 from pages.session import gate, oidc_config, sign_out
 from pricing.access import Identity, Permission
-from pricing.app import WhatIf, WhatIfRun, run_whatif
+from pricing.app import WhatIf
+from pricing.app.jobs import Job, SolveFailed, SolveQueue
 from pricing.app.scenarios import ScenarioStore
 from pricing.domain.problem import DEFAULT_DATA, Problem
 from pricing.domain.settings import Settings
 
-__all__ = ["DATA_ENV", "data_dir", "fingerprint", "load_problem", "solve", "base_problem", "store", "pct", "MONEY",
+__all__ = ["DATA_ENV", "data_dir", "fingerprint", "load_problem", "solve_queue", "warm_up", "submit", "base_problem", "store", "pct", "MONEY",
            "PERCENT", "require_page", "sentence", "CONTROL_KEYS"]
 
 DATA_ENV = "BUNDLE_PRICING_DATA"
@@ -50,10 +53,54 @@ def load_problem(folder: str, fingerprint: tuple) -> Problem:
     return Problem.load(folder, Settings.from_toml())
 
 
-@st.cache_resource(show_spinner=False, max_entries=128)
-def solve(_base: Problem, base_key: tuple, whatif: WhatIf, _catalog_csv: bytes | None) -> WhatIfRun:
-    """One what-if, cached by the data's fingerprint and the controls (results are read-only)."""
-    return run_whatif(_base, whatif, _catalog_csv)
+@st.cache_resource(show_spinner=False)
+def solve_queue() -> SolveQueue:
+    """The server's one solve queue and its Dask workers (``$BUNDLE_PRICING_SCHEDULER``, else a
+    local pool of ``$BUNDLE_PRICING_WORKERS`` processes, one per core by default)."""
+    return SolveQueue.from_env()
+
+
+_pool_starting = threading.Lock()
+_pool_started = False
+
+
+def warm_up() -> None:
+    """Start the solve pool in the background on the server's first page view, so the first
+    what-if does not wait for the workers to start (once per server process)."""
+    global _pool_started
+    with _pool_starting:
+        if _pool_started:
+            return
+        _pool_started = True
+    thread = threading.Thread(target=_start_pool, name="solve-pool-start", daemon=True)
+    add_script_run_ctx(thread)
+    thread.start()
+
+
+def _start_pool() -> None:
+    try:
+        solve_queue()
+    except Exception:  # noqa: BLE001 - the what-if page says what is wrong when it asks for the pool
+        pass
+
+
+def submit(folder: Path, base: Problem, whatif: WhatIf, catalog_csv: bytes | None, owner: str,
+           time_limit: float | None = None) -> Job:
+    """Queue one what-if (or join the same one queued, or get its proven answer); returns at once.
+
+    Raises
+    ------
+    SolveFailed
+        No solve pool: a scheduler nobody answers at, a bad worker count, workers that cannot start.
+    InputError
+        A time limit out of range.
+    """
+    try:
+        queue = solve_queue()
+    except Exception as exc:  # noqa: BLE001 - no pool (a scheduler gone, workers that cannot start): one line
+        raise SolveFailed(f"The solve pool is not available: {exc}. Nothing was solved; tell whoever runs "
+                          "the app.") from None
+    return queue.submit(folder, base.settings, whatif, catalog_csv, time_limit, owner)
 
 
 @st.cache_resource(show_spinner=False)

@@ -11,6 +11,9 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
+from models.errors import InputError
+from pages import progress
+from pricing.app.jobs import Job, SolveFailed
 from pricing.app.whatif import GOAL_SWEEPS, goal_tradeoff_curve
 from pricing.domain.settings import Settings
 
@@ -64,8 +67,10 @@ def render(goals: dict[str, Any]) -> None:
                    f"{goals.get('probability_draws', 0):,} fresh draws of the fitted coefficients.")
 
 
-def sweep(solve: Callable[[str, float], Any]) -> None:
-    """Margin against one goal's required level."""
+def sweep(submit: Callable[[str, float], Job]) -> None:
+    """Margin against one goal's required level: ``submit(goal, level)`` queues that what-if; the
+    levels solve in parallel on the workers and the table is drawn when the last is in."""
+    state = st.session_state
     goal = st.selectbox("Sweep margin against", list(GOAL_SWEEPS), format_func=lambda g: GOAL_SWEEPS[g][0],
                         key="goal_sweep_goal")
     text = st.text_input(f"Levels ({GOAL_SWEEPS[goal][1]}, comma-separated)", "-2,-1,0,1,2,3", key="goal_sweep_levels")
@@ -75,6 +80,26 @@ def sweep(solve: Callable[[str, float], Any]) -> None:
         except ValueError:
             st.error(f"Levels must be numbers separated by commas, got {text!r}")
             return
-        frame = goal_tradeoff_curve(goal, levels, solve)
+        try:
+            state.goal_sweep = (goal, levels, [submit(goal, level) for level in levels])
+        except InputError as exc:
+            st.error(f"Bad input: {exc}")
+            return
+        except SolveFailed as exc:
+            st.error(str(exc))
+            return
+    pending = state.get("goal_sweep")
+    if pending is not None:
+        goal, levels, jobs = pending
+        if not all(job.over for job in jobs):
+            progress.watch(jobs, "The sweep")
+            return
+        state.goal_sweep = None
+        try:
+            state.goal_curve = goal_tradeoff_curve(goal, levels, lambda _, level: jobs[levels.index(level)].answer())
+        except SolveFailed as exc:
+            st.error(str(exc))
+    frame = state.get("goal_curve")
+    if frame is not None:
         st.line_chart(frame[frame["reachable"]], x="required", y="margin")
         st.dataframe(frame, hide_index=True, width="stretch")

@@ -1,33 +1,52 @@
-"""The trade-off page (pricing managers): best expected margin against the attach target."""
+"""The trade-off page (pricing managers): best expected margin against the attach target.
+
+Every point is a what-if queued with everyone else's (:mod:`pricing.app.jobs`): the points solve
+in parallel on the workers, the page shows how far the sweep is and draws the curve when the
+last point is in.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
+from models.errors import InputError
 from pages import goals as goal_panel
-from pages.common import base_problem, pct, require_page, solve
-from pricing.access import Permission
+from pages import progress
+from pages.common import base_problem, pct, require_page, submit
+from pricing.access import Identity, Permission
 from pricing.app import WhatIfRun, target_grid, tradeoff_curve
+from pricing.app.jobs import SolveFailed
+from pricing.domain.problem import Problem
 
 
-def sweep(whatif, base, base_key, targets: list[float]) -> pd.DataFrame:
-    """The curve over ``targets``, every point a full solve (cached), with a progress bar."""
-    bar = st.progress(0.0, "Sweeping the target…")
+def start_sweep(folder: Path, base: Problem, good: WhatIfRun, targets: list[float], identity: Identity) -> None:
+    """Queue one what-if per target (the other controls as in the last good run)."""
+    catalog = st.session_state.get("good_catalog")
+    jobs = [submit(folder, base, good.whatif.replace(attach_rate=t), catalog, identity.username) for t in targets]
+    st.session_state.sweep_jobs = (good.whatif, targets, jobs)
+    st.session_state.curve_error = None
 
-    def one(target: float):
-        outcome = solve(base, base_key, whatif.replace(attach_rate=target), st.session_state.good_catalog)
-        if outcome.unreachable is not None:
-            raise outcome.unreachable
-        return outcome.result
 
-    def progress(i: int, target: float) -> None:
-        bar.progress(i / len(targets), f"Target {pct(target)} ({i + 1} of {len(targets)})")
-
-    frame = tradeoff_curve(targets, one, progress)
-    bar.empty()
-    return frame
+def finish_sweep() -> None:
+    """While the sweep's points solve, their status; when all are in, the curve."""
+    state = st.session_state
+    pending = state.get("sweep_jobs")
+    if pending is None:
+        return
+    whatif, targets, jobs = pending
+    if not all(job.over for job in jobs):
+        progress.watch(jobs, "The curve")
+        return
+    state.sweep_jobs = None
+    by_target = dict(zip(targets, jobs))
+    try:
+        state.curve = (whatif, tradeoff_curve(targets, lambda target: by_target[target].answer()))
+    except SolveFailed as exc:
+        state.curve_error = str(exc)
 
 
 def draw(swept, frame: pd.DataFrame) -> None:
@@ -50,22 +69,30 @@ def draw(swept, frame: pd.DataFrame) -> None:
 
 
 def render() -> None:
-    require_page(Permission.WHATIF)
+    identity = require_page(Permission.WHATIF)
     st.title("Trade-off curve")
     state = st.session_state
     good: WhatIfRun | None = state.get("good")
     if good is None:
         st.info("Run a what-if first (What-if page): the curve sweeps the attach target with its other controls.")
         return
-    _, base_key, base = base_problem()
+    folder, _, base = base_problem()
     whatif = good.whatif
     st.write("Best expected margin at each attach target, all other controls as in the last good run. "
-             "Each point is a full, proven optimization; points already run come back at once.")
+             "Each point is a full optimization, solved in turn with everyone's what-ifs; points already "
+             "proven come back at once, and a point the time limit cut short says so in its note.")
     low, high = st.slider("Targets (%)", 1.0, 40.0, (5.0, 25.0), 0.5, key="sweep_range")
     points = st.slider("Points", 3, 12, 6, key="sweep_points")
     if st.button("Draw the curve", key="sweep"):
-        state.curve = (whatif, sweep(whatif, base, base_key, target_grid(low / 100, high / 100, points,
-                                                                          whatif.attach_rate)))
+        try:
+            start_sweep(folder, base, good, target_grid(low / 100, high / 100, points, whatif.attach_rate), identity)
+        except InputError as exc:
+            state.curve_error = f"Bad input: {exc}"
+        except SolveFailed as exc:
+            state.curve_error = str(exc)
+    finish_sweep()
+    if state.get("curve_error"):
+        st.error(state.curve_error)
     curve = state.get("curve")
     if curve is not None:
         swept, frame = curve
@@ -73,14 +100,8 @@ def render() -> None:
             st.caption("The curve below was drawn for earlier controls; draw it again to update.")
         draw(swept, frame)
     st.subheader("Margin against each goal")
-    goal_panel.sweep(lambda goal, level: _solved(base, base_key, whatif.replace(**{goal: level})))
-
-
-def _solved(base, base_key: tuple, whatif):
-    outcome = solve(base, base_key, whatif, st.session_state.get("good_catalog"))
-    if outcome.unreachable is not None:
-        raise outcome.unreachable
-    return outcome.result
+    goal_panel.sweep(lambda goal, level: submit(folder, base, whatif.replace(**{goal: level}),
+                                                state.get("good_catalog"), identity.username))
 
 
 if __name__ == "__main__":

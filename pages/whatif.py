@@ -10,9 +10,11 @@ import streamlit as st
 
 from models.errors import InputError
 from pages import goals as goal_panel
-from pages.common import base_problem, pct, require_page, sentence, solve, store
+from pages import progress
+from pages.common import base_problem, pct, require_page, sentence, store, submit
 from pricing.access import AccessDenied, Identity, Permission
 from pricing.app import WhatIf, WhatIfRun, bundle_table, sheet_files, shares_from_percent
+from pricing.app.jobs import SolveFailed, longer_limit
 from pricing.domain.problem import Problem
 from pricing.files.run_record import offer_warnings, summary
 
@@ -58,22 +60,69 @@ def to_whatif(base: Problem, raw: dict, mix: list[float], catalog_csv: bytes | N
     )
 
 
-def run_current(base: Problem, base_key: tuple, raw: dict, mix: list[float], catalog_csv: bytes | None) -> None:
-    """Solve the controls; keep the last good answer on screen when the input is bad or the
-    target unreachable."""
+def ask(folder: Path, base: Problem, whatif: WhatIf, catalog_csv: bytes | None, identity: Identity,
+        time_limit: float | None = None) -> None:
+    """Queue the what-if (returns at once; a proven answer already known is there at once)."""
     state = st.session_state
-    state.error = None
+    state.error, state.retry = None, None
     try:
-        whatif = to_whatif(base, raw, mix, catalog_csv)
-        with st.spinner("Optimizing the offer… (a combination already run comes back at once)"):
-            outcome = solve(base, base_key, whatif, catalog_csv)
+        state.job = submit(folder, base, whatif, catalog_csv, identity.username, time_limit)
     except InputError as exc:
         state.error = f"Bad input: {exc}"
+    except SolveFailed as exc:
+        state.error = str(exc)
+
+
+def run_current(folder: Path, base: Problem, raw: dict, mix: list[float], catalog_csv: bytes | None,
+                identity: Identity) -> None:
+    """Queue the controls' what-if; a bad segment mix is one line and nothing is queued."""
+    try:
+        whatif = to_whatif(base, raw, mix, catalog_csv)
+    except InputError as exc:
+        st.session_state.error = f"Bad input: {exc}"
         return
+    ask(folder, base, whatif, catalog_csv, identity)
+
+
+def collect() -> None:
+    """Take a finished job's answer: the new good result, or the reason there is none (the last
+    good answer stays on screen). An answer the time limit cut short offers a re-solve."""
+    state = st.session_state
+    job = state.get("job")
+    if job is None or not job.over:
+        return
+    state.job = None
+    if job.error is not None:
+        state.error = job.error
+        return
+    outcome = job.run
+    if not job.proven:
+        state.retry = (job.whatif, job.catalog_csv, longer_limit(job.time_limit))
     if outcome.unreachable is not None:
         state.error = f"Target unreachable: {outcome.unreachable}"
         return
-    state.good, state.good_catalog = outcome, catalog_csv
+    state.good, state.good_catalog = outcome, job.catalog_csv
+    state.good_sheet = None if job.sheet is None else (outcome, job.sheet)
+
+
+def sheet_of(good: WhatIfRun) -> tuple[str, bytes]:
+    """The answer's CSV text and workbook: built by the worker, else here once per answer."""
+    state = st.session_state
+    kept = state.get("good_sheet")
+    if kept is None or kept[0] is not good:
+        kept = state.good_sheet = (good, sheet_files(good.result))
+    return kept[1]
+
+
+def offer_resolve(folder: Path, base: Problem, identity: Identity) -> None:
+    """The re-solve button for an answer the time limit cut short."""
+    retry = st.session_state.get("retry")
+    if retry is None:
+        return
+    whatif, catalog_csv, limit = retry
+    if st.button(f"Re-solve with a longer time limit ({limit:,.0f} s)", key="resolve"):
+        ask(folder, base, whatif, catalog_csv, identity, limit)
+        st.rerun()
 
 
 def headline(good: WhatIfRun) -> None:
@@ -93,7 +142,9 @@ def headline(good: WhatIfRun) -> None:
     if result.proven_optimal:
         st.success(f"Proven optimal within a relative gap of {gap} · {seconds}")
     else:
-        st.warning(f"NOT proven optimal (status {result.status.value}); gap {gap} · {seconds}")
+        st.warning(f"NOT proven optimal (status {result.status.value}); gap {gap} · {seconds} · the time limit of "
+                   f"{result.problem.settings.time_limit:,.0f} s stopped the proof. This answer is not kept for "
+                   "anyone else; re-solve with a longer limit for a proven one.")
     figures = summary(result)
     if "attach_p05" in figures:
         st.caption(
@@ -135,7 +186,7 @@ def bundles(good: WhatIfRun) -> None:
 def downloads_and_save(good: WhatIfRun, folder: Path, identity: Identity) -> None:
     """The sheet's downloads (the CLI's CSV byte for byte) and the form saving it as a scenario."""
     result = good.result
-    csv_text, xlsx = sheet_files(result)
+    csv_text, xlsx = sheet_of(good)
     left, right, _ = st.columns([1, 1, 3])
     left.download_button("Price sheet (.xlsx)", xlsx, "price_sheet.xlsx",
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
@@ -155,19 +206,25 @@ def downloads_and_save(good: WhatIfRun, folder: Path, identity: Identity) -> Non
 def render() -> None:
     identity = require_page(Permission.WHATIF)
     st.title("What-if")
-    folder, key, base = base_problem()
+    folder, _, base = base_problem()
     state = st.session_state
     raw, mix, catalog_csv, pressed = controls(base)
     if pressed or not state.get("started"):
         state.started = True
-        run_current(base, key, raw, mix, catalog_csv)
+        run_current(folder, base, raw, mix, catalog_csv, identity)
+    collect()
+    job = state.get("job")
+    if job is not None:
+        progress.watch([job], "Your what-if")
     if state.get("error"):
         st.error(state.error)
+    offer_resolve(folder, base, identity)
     good: WhatIfRun | None = state.get("good")
     if good is None:
-        st.info("Set the controls in the sidebar and press Run.")
+        if job is None:
+            st.info("Set the controls in the sidebar and press Run.")
         return
-    if state.get("error"):
+    if state.get("error") or job is not None:
         st.caption("Still showing the last good result below.")
     headline(good)
     st.subheader("The bundles")

@@ -118,19 +118,35 @@ def reopen(at: AppTest) -> AppTest:
     again.session_state["session"] = at.session_state["session"]
     again.run()
     assert not again.exception, again.exception
-    return again
+    return settle(again)
 
 
 def go(at: AppTest, page: str) -> AppTest:
     at.switch_page(page).run()
     assert not at.exception, at.exception
-    return at
+    return settle(at)
 
 
 def click(at: AppTest, label: str) -> AppTest:
     next(b for b in at.button if b.label == label).click()
     at.run()
     assert not at.exception, at.exception
+    return settle(at)
+
+
+WAITING = ("job", "sweep_jobs", "goal_sweep")  # session keys of solves a page is waiting for
+
+
+def settle(at: AppTest, seconds: float = 180) -> AppTest:
+    """Run the page again until the solves it queued are in, as its self-refreshing status line
+    would in a browser (AppTest does not run a fragment's timer)."""
+    deadline = time.monotonic() + seconds
+    while any(key in at.session_state and at.session_state[key] is not None for key in WAITING):
+        assert time.monotonic() < deadline, "the queued solves did not finish"
+        assert any(m.value.startswith(("Your what-if:", "The curve:", "The sweep:")) for m in at.info)
+        time.sleep(0.1)
+        at.run()
+        assert not at.exception, at.exception
     return at
 
 

@@ -1,11 +1,12 @@
 """The app's library: what the Streamlit pages call, with no Streamlit in it.
 
 Owns what-ifs (a modified problem and its solve, the trade-off curve: ``whatif``), why each bundle
-is there (``explain``), side-by-side comparisons and finance's review table (``compare``), and the
+is there (``explain``), side-by-side comparisons and finance's review table (``compare``), the
 store of saved scenarios and decisions (``scenarios``, signed and trailed through
-``pricing.access``). May import ``pricing.access``, ``pricing.files``,
-``pricing.optimizer``, ``pricing.domain`` and ``models``; never ``streamlit``, ``pricing.cli`` or
-``app.py``.
+``pricing.access``), and the solve queue that runs what-ifs on Dask worker processes (``jobs``,
+the worker's side in ``solve_task``). May import ``pricing.runs`` (the Dask client),
+``pricing.access``, ``pricing.files``, ``pricing.optimizer``, ``pricing.domain`` and ``models``;
+never ``streamlit``, ``pricing.cli`` or ``app.py``.
 """
 
 from pricing.app.compare import (

@@ -31,8 +31,11 @@ def get_client(address: str | None = None, n_workers: int | None = None) -> Any:
 
     if address:
         return Client(address, timeout="30s")
+    # The scheduler's own HTTP endpoints (health, metrics) would otherwise take port 8787 when free:
+    # a free port on 127.0.0.1 instead, like every other server this project starts.
     cluster = LocalCluster(n_workers=n_workers or machine_cores(), threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None, scheduler_port=0)
+                           host="127.0.0.1", dashboard_address=None, scheduler_port=0,
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     return _Owned(Client(cluster), cluster)
 
 
