@@ -2,7 +2,7 @@
 
 The pipeline, one module a step: ``candidates`` (every composition and ladder price the rules
 allow), ``pruning`` (safe dominance: drops only what no optimum needs), ``incumbent`` (a good offer
-to start from), ``milp`` (the mixed-integer program, solved by HiGHS through PuLP), ``status`` (the
+to start from), ``milp`` (the mixed-integer program, built as arrays by ``lp_arrays`` and solved by HiGHS), ``status`` (the
 solver's own status and gap, mapped in one table) and ``optimize`` (the call that runs them).
 ``goals``, ``offer_rules`` and ``milp_goals`` add the company's goals, the offer rules and
 coefficient draws as rows; ``swap_safety`` says when the pruning stays safe under them, and
