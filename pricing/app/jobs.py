@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import os
 import sys
 import threading
@@ -46,6 +47,7 @@ NICE_ENV = "BUNDLE_PRICING_WORKER_NICE"
 LONGEST_WHATIF_SECONDS = 1800.0
 # How long the worker count is trusted before asking the scheduler again (seconds).
 _CAPACITY_TTL = 5.0
+_LOG = logging.getLogger(__name__)
 
 
 def is_proven(run: WhatIfRun) -> bool:
@@ -252,8 +254,8 @@ class SolveQueue:
         if now - self._capacity_at > _CAPACITY_TTL:
             try:
                 self._capacity = sum(self.client.nthreads().values())
-            except Exception:  # noqa: BLE001 - a scheduler gone for a moment: keep the last count
-                pass
+            except Exception as exc:  # noqa: BLE001 - a scheduler gone for a moment: keep the last count
+                _LOG.warning("could not ask the solve pool for its workers (keeping %d): %s", self._capacity, exc)
             self._capacity_at = now
         return self._capacity
 

@@ -3,6 +3,7 @@ the app starts its pool)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -23,7 +24,6 @@ class Niceness(WorkerPlugin):
         self.level = level
 
     def setup(self, worker: Any) -> None:
-        try:
+        # A platform without nice (OSError): solves and pages share the cores evenly.
+        with contextlib.suppress(OSError):
             os.nice(max(0, self.level - os.nice(0)))
-        except OSError:  # a platform without nice: solves and pages share the cores evenly
-            pass

@@ -163,7 +163,7 @@ def clear_leftovers(folder: str | Path, *, locked: bool = False) -> list[Path]:
         return []
     removed = []
     for path in folder.iterdir():
-        stray = path.name.startswith(".") and path.name.endswith(".part") and path.is_file() and not _part_held(path)
+        stray = path.name.startswith(".") and path.name.endswith(".part") and path.is_file() and not _flocked(path)
         if stray or (path.name.startswith(".link-") and path.is_symlink()):
             path.unlink(missing_ok=True)
             removed.append(path)
@@ -208,8 +208,9 @@ def hold_part(path: Path) -> int:
     return handle
 
 
-def _part_held(path: Path) -> bool:
-    """True when a live writer holds the temporary file ``path`` (see :func:`hold_part`)."""
+def _flocked(path: Path) -> bool:
+    """True when a live process holds an ``flock`` on ``path`` (a dead one's lock is gone with it);
+    False when there is no such file."""
     try:
         handle = os.open(path, os.O_RDONLY)
     except OSError:
@@ -259,20 +260,10 @@ def _folder_lock(sets: Path) -> Iterator[None]:
 
 
 def _held(path: Path) -> bool:
-    """True when a live writer holds ``path`` (its ``flock``); a dead writer's lock is gone."""
-    try:
-        handle = os.open(path / _LOCK, os.O_RDWR)
-    except OSError:
-        # No lock file: a published set (not held), or a staging folder whose writer died between
-        # making it and its lock (both happen under the folder lock the caller holds).
-        return False
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(handle)
+    """True when a live writer holds ``path`` (its ``flock``); a dead writer's lock is gone. No
+    lock file: a published set (not held), or a staging folder whose writer died between making
+    it and its lock (both happen under the folder lock the caller holds)."""
+    return _flocked(path / _LOCK)
 
 
 def _flip(folder: Path, set_id: str) -> None:

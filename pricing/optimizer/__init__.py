@@ -1,7 +1,7 @@
 """The exact optimizer: a ``Problem`` in, a proven (or honestly unproven) offer out.
 
 The pipeline, one module a step: ``candidates`` (every composition and ladder price the rules
-allow), ``pruning`` (safe dominance: drops only what no optimum needs), ``incumbent`` (a good offer
+allow), ``pruning`` (safe dominance: drops only what no optimum needs, on the bounds of ``segment_bounds``), ``incumbent`` (a good offer
 to start from), ``milp`` (the mixed-integer program, built as arrays by ``lp_arrays`` and solved by HiGHS), ``status`` (the
 solver's own status and gap, mapped in one table) and ``optimize`` (the call that runs them).
 ``goals``, ``offer_rules`` and ``milp_goals`` add the company's goals, the offer rules and

@@ -31,7 +31,7 @@ from pricing.optimizer.highs import run_mip
 from pricing.optimizer.lp_arrays import INF, LinearModel, rows_from_dense, rows_from_lists
 from pricing.optimizer.milp_goals import GoalRuleRows
 from pricing.optimizer.offer_rules import OfferRules
-from pricing.optimizer.pruning import per_set_max
+from pricing.optimizer.segment_bounds import per_set_max
 from pricing.optimizer.status import SolveStatus
 
 __all__ = ["OfferMilp", "MilpResult"]

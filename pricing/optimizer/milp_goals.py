@@ -14,7 +14,7 @@ import numpy as np
 from pricing.optimizer.goals import Goal
 from pricing.optimizer.lp_arrays import INF, LinearModel, RowBlock, rows_from_dense, rows_from_lists
 from pricing.optimizer.offer_rules import OfferRules
-from pricing.optimizer.pruning import per_set_max
+from pricing.optimizer.segment_bounds import per_set_max
 
 __all__ = ["GoalRuleRows"]
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from models.errors import InputError
 from pricing.optimizer.candidates import Candidates, build_candidates
-from pricing.optimizer.pool import CUT_ROUNDS, Pool, Solved, reduce_candidates, solve_pool
+from pricing.optimizer.pool import CUT_ROUNDS, Solved, solve_pool
 from pricing.domain.offer import Bundle, Offer, OfferFigures, evaluate_offer
 from pricing.domain.problem import Problem
 from pricing.optimizer.space import GoalReach, Space

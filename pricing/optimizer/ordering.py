@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pricing.optimizer.pruning import _dominates_margin, offer_bounds
+from pricing.optimizer.pruning import _dominates_margin
+from pricing.optimizer.segment_bounds import offer_bounds
 
 __all__ = ["dominance_pairs"]
 

@@ -23,7 +23,8 @@ from pricing.optimizer.incumbent import lagrangian_search, local_search
 from pricing.optimizer.milp import OfferMilp
 from pricing.optimizer.offer_rules import OfferRules
 from pricing.optimizer.ordering import dominance_pairs
-from pricing.optimizer.pruning import dominated, segment_margin_bounds
+from pricing.optimizer.pruning import dominated
+from pricing.optimizer.segment_bounds import segment_margin_bounds
 from pricing.optimizer.status import SolveStatus
 
 __all__ = ["Pool", "Solved", "reduce_candidates", "solve_pool", "CUT_ROUNDS"]

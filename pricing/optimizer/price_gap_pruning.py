@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from pricing.optimizer.pruning import _dominates_attach, _margin_hits, _reference_sets, offer_bounds
+from pricing.optimizer.pruning import PairTest, _reference_sets
 
 __all__ = ["price_gap_dominated"]
 
@@ -42,20 +42,8 @@ def price_gap_dominated(attraction: np.ndarray, margin: np.ndarray, set_id: np.n
     rest = max_bundles - 1
     if n == 0 or rest < 0:
         return pruned
-    shares = np.asarray(shares, dtype=float)
-    pins = pin_mask[set_id]
-    if objective == "margin":
-        bounds = offer_bounds(attraction, margin, set_id, max_bundles)
-        value_at_bound = attraction * (margin[:, None] - bounds.margin[None, :])
-        score = value_at_bound @ shares
-
-        def dominates(ref, part, allowed):
-            return _margin_hits(ref, part, attraction, margin, value_at_bound, bounds, shares, allowed)
-    else:
-        score = attraction @ shares
-
-        def dominates(ref, part, allowed):
-            return np.nonzero(_dominates_attach(ref, part, attraction) & allowed)
+    test = PairTest(attraction, margin, set_id, pin_mask, max_bundles, shares, objective, may_replace, chunk_cells)
+    score = (test.value_at_bound if objective == "margin" else attraction) @ test.shares
     width = 2.0 * math.log1p(min_price_gap) + 1e-9  # a conflict window, rounding included, meets <= 2 bins
     log_price = np.log(price)
     offset = int(math.ceil((log_price.max() - log_price.min()) / width)) + 1
@@ -67,15 +55,8 @@ def price_gap_dominated(attraction: np.ndarray, margin: np.ndarray, set_id: np.n
         refs = [by_set[starts[g]:starts[g + 1]] for g in order[first:first + block]]
         ref_row = np.repeat(np.arange(len(refs)), [len(r) for r in refs])
         ref_idx = np.concatenate(refs)
-        step = max(1, chunk_cells // max(1, len(ref_idx) * attraction.shape[1]))
-        for lo in range(0, len(alive), step):
-            part = alive[lo:lo + step]
-            allowed = (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
-            rows, cols = dominates(ref_idx, part, allowed)
-            if may_replace is not None and len(rows):
-                keep = may_replace(ref_idx[rows], part[cols])
-                rows, cols = rows[keep], cols[keep]
-            _count_units(units, bins, ref_row[rows], part[cols], ref_idx[rows], price, width, offset, len(refs))
+        for rows, cols in test.pairs(ref_idx, alive):
+            _count_units(units, bins, ref_row[rows], alive[cols], ref_idx[rows], price, width, offset, len(refs))
         # Blocked at most: one set per bundle, plus the 2 (K - 1) fullest bins by price.
         covered = np.sort(bins[alive], axis=1)[:, bins.shape[1] - 2 * rest:].sum(axis=1) if rest else 0
         newly = units[alive] > rest + covered

@@ -20,154 +20,13 @@ yields in segment ``s``; its numerator is linear in ``D``, in ``[1, D_s]`` (:fun
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OfferBounds", "SetGroups", "offer_bounds", "segment_margin_bounds", "dominated", "per_set_max",
+from pricing.optimizer.segment_bounds import OfferBounds, SetGroups, offer_bounds, per_set_max, segment_margin_bounds
+
+__all__ = ["OfferBounds", "SetGroups", "PairTest", "offer_bounds", "segment_margin_bounds", "dominated", "per_set_max",
            "margin_swap_gains"]
-
-
-def per_set_max(values: np.ndarray, set_id: np.ndarray, n_sets: int, groups: "SetGroups | None" = None) -> np.ndarray:
-    """Largest value of each set's candidates (``-inf`` for a set with none): shape (n_sets,).
-
-    ``groups`` (from :meth:`SetGroups.of`) saves the grouping when called many times on one
-    ``set_id``."""
-    groups = groups if groups is not None else SetGroups.of(set_id)
-    out = np.full(n_sets, -np.inf)
-    if len(groups.starts):
-        ordered = values if groups.order is None else values[groups.order]
-        out[groups.present] = np.maximum.reduceat(ordered, groups.starts)
-    return out
-
-
-@dataclass(frozen=True)
-class SetGroups:
-    """Candidates grouped by set: ``order`` (``None`` when ``set_id`` is already sorted), and for
-    each set present, its id and the start of its run in that order."""
-
-    order: np.ndarray | None
-    present: np.ndarray
-    starts: np.ndarray
-
-    @classmethod
-    def of(cls, set_id: np.ndarray) -> "SetGroups":
-        set_id = np.asarray(set_id)
-        order = None
-        if len(set_id) > 1 and (set_id[1:] < set_id[:-1]).any():
-            order = np.argsort(set_id, kind="stable")
-            set_id = set_id[order]
-        if len(set_id) == 0:
-            return cls(order, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        starts = np.flatnonzero(np.concatenate([[True], set_id[1:] != set_id[:-1]]))
-        return cls(order, set_id[starts], starts)
-
-
-def segment_margin_bounds(
-    attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, n_sets: int, max_bundles: int, *, iterations: int = 60
-) -> np.ndarray:
-    """Upper bound on the margin per buyer (CNY) each segment can give, over offers of at most
-    ``max_bundles`` bundles of distinct sets, ignoring every other rule and the other segments.
-
-    For one segment, an offer yields at least ``r`` iff ``sum_b v_b (m_b - r) >= r``
-    (Dinkelbach's identity), and the best left side is the sum of the ``K`` largest positive
-    per-set maxima of ``v (m - r)``; bisection on ``r`` finds the single-segment optimum.
-
-    Returns
-    -------
-    (segments,) array, CNY per car buyer.
-    """
-    n_segments = attraction.shape[1]
-    bounds = np.zeros(n_segments)
-    if len(margin) == 0 or max_bundles <= 0:
-        return bounds
-    k = min(max_bundles, n_sets)
-    groups = SetGroups.of(set_id)
-    order = groups.order if groups.order is not None else np.arange(len(margin))
-    by_set, margin_by_set = set_id[order], margin[order]
-    for s in range(n_segments):
-        v = attraction[:, s]
-
-        def exact_total(r: float, v=v) -> float:
-            """The sum as first written (all sets, partition order): decides near-ties, so that
-            the bound is the same to the last bit whatever the shortcut."""
-            best = per_set_max(v * (margin - r), set_id, n_sets, groups)
-            top = np.partition(best, n_sets - k)[n_sets - k:] if k < n_sets else best
-            return float(np.clip(top, 0.0, None).sum())
-
-        bounds[s] = _single_segment_bound(v[order], margin_by_set, by_set, k, iterations, exact_total)
-    return bounds
-
-
-def _top_sum(values: np.ndarray, set_id: np.ndarray, k: int) -> tuple[float, float]:
-    """Sum of the ``k`` largest positive per-set maxima of ``values`` (candidates sorted by set),
-    added largest first, and the ``k``-th largest maximum (``-inf`` with fewer than ``k`` sets)."""
-    if len(values) == 0:
-        return 0.0, -np.inf
-    starts = np.flatnonzero(np.concatenate([[True], set_id[1:] != set_id[:-1]]))
-    best = np.maximum.reduceat(values, starts)
-    if len(best) > k:
-        best = np.partition(best, len(best) - k)[len(best) - k:]
-    kth = float(best.min()) if len(best) >= k else -np.inf
-    return float(np.sort(np.clip(best, 0.0, None))[::-1].sum()), kth
-
-
-def _single_segment_bound(v: np.ndarray, margin: np.ndarray, set_id: np.ndarray, k: int, iterations: int,
-                          exact_total) -> float:
-    """Bisection of :func:`segment_margin_bounds` for one segment (candidates sorted by set).
-
-    Only candidates that can still be among a set maximum in the top ``k`` are kept: at any
-    ``r`` in ``[lo, hi]`` a candidate's value ``v (m - r)`` is at most its value at ``lo``, and
-    the ``k``-th largest set maximum is at least its value at ``hi`` (both monotone, also in
-    floating point), so a candidate below that line at ``lo`` never counts again. The sum of
-    the top values is added in another order than ``exact_total``'s, so where the two could round
-    to different sides of ``r`` the decision is ``exact_total``'s.
-    """
-    lo, hi = 0.0, max(float(margin.max()), 0.0)
-    exact: dict[float, float] = {}
-    for _ in range(iterations):
-        r = 0.5 * (lo + hi)
-        total, _ = _top_sum(v * (margin - r), set_id, k)
-        # Two orders of adding k non-negative terms differ by under 2 (k - 1) ulps of the total.
-        if abs(total - r) <= 1e-15 * (k + 1) * max(abs(total), abs(r)):
-            if r not in exact:
-                exact[r] = exact_total(r)
-            total = exact[r]
-        if total >= r:
-            lo = r
-        else:
-            hi = r
-        _, kth_at_high = _top_sum(v * (margin - hi), set_id, k)
-        live = v * (margin - lo) >= kth_at_high
-        if not live.all():
-            v, margin, set_id = v[live], margin[live], set_id[live]
-    return hi
-
-
-@dataclass(frozen=True)
-class OfferBounds:
-    """What the other bundles of an offer (at most ``K - 1``) can amount to, per segment.
-
-    ``margin``: most margin per buyer they can yield (CNY); ``odds``: most ``1 + sum v``.
-    """
-
-    margin: np.ndarray
-    odds: np.ndarray
-
-
-def offer_bounds(attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, max_bundles: int) -> OfferBounds:
-    """Bounds on the rest of an offer once one bundle is set aside: ``K - 1`` other sets."""
-    n_sets = int(set_id.max()) + 1 if len(set_id) else 0
-    rest = max(max_bundles - 1, 0)
-    n_seg = attraction.shape[1]
-    odds = np.ones(n_seg)
-    if rest and n_sets:
-        groups = SetGroups.of(set_id)
-        for s in range(n_seg):
-            best = per_set_max(attraction[:, s], set_id, n_sets, groups)
-            best = np.sort(best[np.isfinite(best)])[::-1][:rest]  # sets with no candidate left are -inf
-            odds[s] += best.sum()
-    return OfferBounds(segment_margin_bounds(attraction, margin, set_id, n_sets, rest), odds)
 
 
 def _dominates_margin(ref: np.ndarray, part: np.ndarray, attraction: np.ndarray, margin: np.ndarray,
@@ -300,42 +159,55 @@ def dominated(
     (candidates,) boolean mask, True where the candidate can be dropped.
     """
     n = len(margin)
-    pruned = np.zeros(n, dtype=bool)
     if n == 0:
-        return pruned
-    shares = np.asarray(shares, dtype=float)
-    pins = pin_mask[set_id]
-    if objective == "margin":
-        bounds = offer_bounds(attraction, margin, set_id, max_bundles)
-        value_at_bound = attraction * (margin[:, None] - bounds.margin[None, :])
-        kernel = _compiled_kernel(n, False if may_replace is not None else compiled)
-        if kernel is not None:
-            def block_test(ref_idx: np.ndarray, ref_row: np.ndarray, n_block: int, alive: np.ndarray) -> np.ndarray:
-                return kernel(ref_idx, ref_row, n_block, alive, attraction, margin, value_at_bound, bounds.odds,
-                              shares, pins)
-            return _prune(block_test, score, set_id, max_bundles, block, max_reference_sets, patience, deadline)
-
-        def dominates(ref_idx: np.ndarray, part: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return _margin_hits(ref_idx, part, attraction, margin, value_at_bound, bounds, shares, allowed)
+        return np.zeros(0, dtype=bool)
+    test = PairTest(attraction, margin, set_id, pin_mask, max_bundles, shares, objective, may_replace, chunk_cells)
+    kernel = _compiled_kernel(n, False if may_replace is not None else compiled) if objective == "margin" else None
+    if kernel is not None:
+        def block_test(ref_idx: np.ndarray, ref_row: np.ndarray, n_block: int, alive: np.ndarray) -> np.ndarray:
+            return kernel(ref_idx, ref_row, n_block, alive, attraction, margin, test.value_at_bound, test.bounds.odds,
+                          test.shares, test.pins)
     else:
-        def dominates(ref_idx: np.ndarray, part: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return np.nonzero(_dominates_attach(ref_idx, part, attraction) & allowed)
+        def block_test(ref_idx: np.ndarray, ref_row: np.ndarray, n_block: int, alive: np.ndarray) -> np.ndarray:
+            """(sets of the block, alive) mask of the sets holding a dominator."""
+            hit_any = np.zeros((n_block, len(alive)), dtype=bool)
+            for rows, cols in test.pairs(ref_idx, alive):
+                hit_any[ref_row[rows], cols] = True
+            return hit_any
 
-    def block_test(ref_idx: np.ndarray, ref_row: np.ndarray, n_block: int, alive: np.ndarray) -> np.ndarray:
-        """(sets of the block, alive) mask of the sets holding a dominator, in cache-sized chunks."""
-        hit_any = np.zeros((n_block, len(alive)), dtype=bool)
-        step = max(1, chunk_cells // max(1, len(ref_idx) * attraction.shape[1]))
+    return _prune(block_test, score, set_id, max_bundles, block, max_reference_sets, patience, deadline)
+
+
+class PairTest:
+    """The dominance test of :func:`dominated` over (reference, candidate) pairs, pins and
+    ``may_replace`` included, run in cache-sized chunks; shared by the pruning under offer rules.
+    ``bounds`` and ``value_at_bound`` are the rest-of-offer bounds (margin objective only)."""
+
+    def __init__(self, attraction: np.ndarray, margin: np.ndarray, set_id: np.ndarray, pin_mask: np.ndarray,
+                 max_bundles: int, shares: np.ndarray, objective: str, may_replace=None, chunk_cells: int = 262_144):
+        self.attraction, self.shares = attraction, np.asarray(shares, dtype=float)
+        self.pins, self.may_replace, self.chunk_cells = pin_mask[set_id], may_replace, chunk_cells
+        self.bounds = self.value_at_bound = None
+        if objective == "margin":
+            self.bounds = offer_bounds(attraction, margin, set_id, max_bundles)
+            self.value_at_bound = attraction * (margin[:, None] - self.bounds.margin[None, :])
+            self._test = lambda ref, part, allowed: _margin_hits(ref, part, attraction, margin, self.value_at_bound,
+                                                                 self.bounds, self.shares, allowed)
+        else:
+            self._test = lambda ref, part, allowed: np.nonzero(_dominates_attach(ref, part, attraction) & allowed)
+
+    def pairs(self, ref_idx: np.ndarray, alive: np.ndarray):
+        """Yield ``(rows, cols)`` chunk by chunk: ``ref_idx[rows]`` may replace ``alive[cols]``."""
+        pins = self.pins
+        step = max(1, self.chunk_cells // max(1, len(ref_idx) * self.attraction.shape[1]))
         for lo in range(0, len(alive), step):
             part = alive[lo:lo + step]
             allowed = (pins[ref_idx][:, None] & pins[part][None, :]) == pins[part][None, :]
-            rows, cols = dominates(ref_idx, part, allowed)
-            if may_replace is not None and len(rows):  # on the few dominating pairs only
-                keep = may_replace(ref_idx[rows], part[cols])
+            rows, cols = self._test(ref_idx, part, allowed)
+            if self.may_replace is not None and len(rows):  # on the few dominating pairs only
+                keep = self.may_replace(ref_idx[rows], part[cols])
                 rows, cols = rows[keep], cols[keep]
-            hit_any[ref_row[rows], lo + cols] = True
-        return hit_any
-
-    return _prune(block_test, score, set_id, max_bundles, block, max_reference_sets, patience, deadline)
+            yield rows, lo + cols
 
 
 def _prune(block_test, score: np.ndarray, set_id: np.ndarray, max_bundles: int, block: int,

@@ -30,7 +30,8 @@ from typing import Callable
 import numpy as np
 
 from pricing.optimizer.price_gap_pruning import price_gap_dominated
-from pricing.optimizer.pruning import margin_swap_gains, offer_bounds
+from pricing.optimizer.pruning import margin_swap_gains
+from pricing.optimizer.segment_bounds import offer_bounds
 
 __all__ = ["RuleLimits", "blocking_capacity", "neighbour_sets", "rule_dominated"]
 

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from pricing.optimizer.pruning import SetGroups, offer_bounds, per_set_max
+from pricing.optimizer.segment_bounds import SetGroups, offer_bounds, per_set_max
 
 __all__ = ["pruning_is_safe", "swap_condition"]
 
