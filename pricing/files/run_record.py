@@ -204,6 +204,8 @@ def format_summary(result: OptimizationResult, headline: dict[str, Any] | None =
     lines.append("")
     lines.append(
         f"{d.get('candidates', 0):,} candidates ({d.get('sku_sets', 0):,} SKU sets), "
-        f"{d.get('candidates_after_pruning', 0):,} after safe pruning; solved in {d.get('total_seconds', 0):.2f} s"
+        f"{d.get('candidates_after_pruning', 0):,} after safe pruning, "
+        f"{d.get('candidates_after_bound', d.get('candidates_after_pruning', 0)):,} after the LP bound; "
+        f"solved in {d.get('total_seconds', 0):.2f} s"
     )
     return "\n".join(lines)

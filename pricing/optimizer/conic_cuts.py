@@ -57,9 +57,23 @@ class OuterCuts:
     share_seg: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     share_slope: np.ndarray = field(default_factory=lambda: np.zeros(0))
     root_bounds: list[float] = field(default_factory=list)
+    # The LP relaxation holding every cut, as last solved to optimality (``None`` if the last
+    # round was not): its duals bound what any offer can reach (``bound_fixing``).
+    final_lp: highspy.Highs | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.take_slope) + len(self.share_slope)
+
+    def subset(self, keep: np.ndarray) -> "OuterCuts":
+        """The cuts of the candidates at positions ``keep`` (renumbered) and the share cuts;
+        no root bounds and no LP (those were of the larger program)."""
+        keep = np.asarray(keep, dtype=np.int64)
+        where = np.full(int(self.take_cand.max(initial=-1)) + 1, -1, dtype=np.int64)
+        inside = keep[keep < len(where)]
+        where[inside] = np.flatnonzero(keep < len(where))
+        mine = where[self.take_cand] >= 0 if len(self.take_cand) else np.zeros(0, dtype=bool)
+        return OuterCuts(self.reference.copy(), where[self.take_cand[mine]], self.take_seg[mine],
+                         self.take_slope[mine], self.share_seg.copy(), self.share_slope.copy())
 
     def extend(self, cand, seg, slope, share_seg, share_slope) -> None:
         self.take_cand = np.concatenate([self.take_cand, cand])
@@ -135,6 +149,7 @@ def separate_conic_cuts(milp, *, rounds: int = 8, cuts: OuterCuts | None = None,
     previous = None
     for _ in range(rounds + 1):
         x = lp.solve(deadline)
+        cuts.final_lp = None if x is None else lp.highs
         if x is None:
             break
         bound = cuts.root_bounds[-1]

@@ -45,6 +45,12 @@ class OfferRules:
     def active(self) -> bool:
         return any(v is not None for v in (self.max_bundles_per_sku, self.max_shared_skus, self.min_price_gap))
 
+    def subset(self, keep: np.ndarray) -> "OfferRules":
+        """The same rules over the candidates at positions ``keep``."""
+        keep = np.asarray(keep, dtype=np.int64)
+        return offer_rules_of(self.sku_sets[keep], self.prices[keep], self.max_bundles_per_sku,
+                              self.max_shared_skus, self.min_price_gap)
+
     def conflict(self, a: int, b: int) -> bool:
         """True when candidates ``a`` and ``b`` may not be offered together (pair rules only)."""
         if self.max_shared_skus is not None:

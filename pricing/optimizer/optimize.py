@@ -302,10 +302,12 @@ def _result(problem: Problem, cands: Candidates, keep: np.ndarray, solved: Solve
             status = SolveStatus.TIME_LIMIT  # never claim what the numbers do not show
     timings["total_seconds"] = time.perf_counter() - started
     cuts = int(timings.pop("conic_cuts", 0))
+    after_bound = int(timings.pop("candidates_after_bound", len(keep)))
     diagnostics = {
         "candidates": len(cands),
         "sku_sets": cands.n_sets,
         "candidates_after_pruning": int(len(keep)),
+        "candidates_after_bound": after_bound,
         "incumbent_margin_per_buyer": solved.incumbent,
         "bound_margin_per_buyer": bound,
         "nodes": solved.nodes,
