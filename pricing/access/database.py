@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -80,6 +81,25 @@ def _create_private(path: Path) -> None:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
+def _use_wal(con: sqlite3.Connection) -> None:
+    """Switch the store to write-ahead logging, once: the mode stays in the file. Asking for WAL
+    when it is already on still takes a lock, and SQLite answers "database is locked" at once,
+    without waiting out the busy timeout, when another connection holds one (seen with two
+    approvals racing: about one run in two of 100 pairs). So read the mode first, and retry the
+    switch itself (only a new store needs it) until the busy timeout."""
+    if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    give_up = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.01)
+
+
 def connect(folder: Path, extra_schema: str = "") -> sqlite3.Connection:
     """Open ``<folder>/store.sqlite`` (created private when missing) in autocommit mode; use
     :func:`transaction` for every write. :class:`InputError` when it cannot be opened (a file
@@ -90,7 +110,7 @@ def connect(folder: Path, extra_schema: str = "") -> sqlite3.Connection:
         con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
         try:
             con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-            con.execute("PRAGMA journal_mode = WAL")
+            _use_wal(con)
             con.execute("PRAGMA foreign_keys = ON")
             con.executescript(_SCHEMA + extra_schema)
         except sqlite3.Error:

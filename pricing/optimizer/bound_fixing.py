@@ -1,25 +1,11 @@
-"""Candidates that no offer as good as the incumbent can hold, read from one solved LP relaxation.
+"""Drop the candidates no offer as good as the incumbent can hold, before the MILP sees them.
 
-Take the relaxation ``max c.x`` over rows ``L <= A x <= U`` and column bounds, solved, with row
-duals ``y``. For any multipliers ``y`` whatsoever (weak duality)::
-
-    c.x = y.(A x) + r.x,    r = c - A^T y,
-    y.(A x) <= sum_i (y_i U_i if y_i > 0 else y_i L_i)      for every x keeping the rows,
-
-so ``c.x`` is at most that row part plus the largest ``r.x`` over any set that holds every point
-of the program. Here that set keeps each candidate's own rows instead of pricing them: with
-``z_c`` its offer column and ``t_cs`` its takes, ``L_s z_c <= t_cs <= H_cs z_c`` (the program's
-``take_ge_floor`` and ``take_le_offer`` rows, whose duals are set to zero). Over that set
-``r.x`` splits by candidate: candidate ``c`` adds ``max(0, g_c)`` with
-``g_c = r_z + sum_s max(r_t L_s, r_t H_cs)``, its value when offered; every other column adds the
-best of its two bounds. Offering ``c`` (``z_c = 1``) gives the bound with ``g_c`` in place of
-``max(0, g_c)``. When that bound is below the incumbent's value, no offer holding ``c`` is as good
-as the incumbent, and ``c`` leaves the pool.
-
-The argument holds for any ``y``: an LP solved only roughly gives weaker bounds, never wrong ones.
-Rows whose needed side is infinite get multiplier zero (also a valid choice). The relaxation may
-carry bounds tightened against the incumbent (they hold for every offer as good as it) and any
-valid cuts. ``docs/formulation.md`` section 3.4 has the derivation and the figures.
+The bound is :mod:`lagrangian_bound`'s, read from two LPs the solve runs anyway: the first cut
+rounds over the rules' bounds (before the tightening, so that its LPs are smaller) and the last
+cut round over the tightened bounds (so that the MILP is). A dropped candidate is in no offer
+worth the incumbent's value, so the optimum, its bound and its proof over what is left hold for
+the whole pool. ``docs/formulation.md`` section 3 ("Candidates the root LP rules out") has the
+argument and the counts.
 """
 
 from __future__ import annotations
@@ -29,98 +15,23 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import highspy
 import numpy as np
 
 from pricing.optimizer.conic_cuts import OuterCuts, separate_conic_cuts
+from pricing.optimizer.lagrangian_bound import beaten_by
 from pricing.optimizer.milp import OfferMilp
 
 if TYPE_CHECKING:  # pool.py imports this module
     from pricing.optimizer.pool import Pool, Solved
 
-__all__ = ["offered_bounds", "beaten_by", "Reduced", "drop_before_tightening", "drop_after_cuts",
-           "EARLY_CUT_ROUNDS"]
+__all__ = ["Reduced", "drop_before_tightening", "drop_after_cuts", "EARLY_CUT_ROUNDS"]
 
 # Cut rounds on the rules' bounds before the tightening: they make the bound strong enough to
 # drop most candidates before the tightening LPs run (docs/benchmarks.md has the counts).
 EARLY_CUT_ROUNDS = 2
-
-_LOCAL_BLOCKS = ("take_le_offer", "take_ge_floor")
-
-
-def _row_of_entries(start: np.ndarray, n: int) -> np.ndarray:
-    return np.repeat(np.arange(n), np.diff(start))
-
-
-def _reduced_costs(lp: highspy.HighsLp, y: np.ndarray) -> np.ndarray:
-    """``c - A^T y`` for ``lp``'s matrix in either storage."""
-    a = lp.a_matrix_
-    start, index, value = np.asarray(a.start_), np.asarray(a.index_), np.asarray(a.value_)
-    n_col = lp.num_col_
-    if a.format_ == highspy.MatrixFormat.kColwise:
-        col, row = _row_of_entries(start, n_col), index
-    else:
-        row, col = _row_of_entries(start, lp.num_row_), index
-    return np.asarray(lp.col_cost_) - np.bincount(col, weights=value * y[row], minlength=n_col)
-
-
-def _local_rows(milp, n_row: int) -> np.ndarray:
-    """Mask of the rows that are one candidate's own (the program's blocks come first in any LP
-    built from it; cuts and odds rows follow)."""
-    local = np.zeros(n_row, dtype=bool)
-    first = 0
-    for block in milp.model.blocks:
-        if block.name in _LOCAL_BLOCKS:
-            local[first:first + len(block)] = True
-        first += len(block)
-    return local
-
-
-def _best_side(weight: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
-    """``max weight.x`` over ``lower <= x <= upper`` (``inf`` if unbounded)."""
-    up, down = weight > 0, weight < 0
-    return float(np.sum(weight[up] * upper[up]) + np.sum(weight[down] * lower[down]))
-
-
-def offered_bounds(highs: highspy.Highs, milp) -> tuple[float, np.ndarray] | None:
-    """``(bound, offered)`` in the program's objective units, from ``highs`` (an LP built from
-    ``milp``'s model, maybe with cuts added, solved to optimality): ``bound`` over every point,
-    ``offered[c]`` over the points with ``z_c = 1``. ``None`` when the LP has no usable duals."""
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    lp = highs.getLp()
-    y = np.array(highs.getSolution().row_dual, dtype=float)
-    lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
-    if len(y) != lp.num_row_:
-        return None
-    y[_local_rows(milp, lp.num_row_)] = 0.0
-    # A multiplier pushing against an infinite side would give an infinite bound: zero it.
-    y[((y > 0) & ~np.isfinite(upper)) | ((y < 0) & ~np.isfinite(lower))] = 0.0
-    row_part = _best_side(y, lower, upper)
-    r = _reduced_costs(lp, y)
-    z, t = np.asarray(milp.z), np.asarray(milp.t)
-    low = np.broadcast_to(milp.x0_low[None, :], t.shape)
-    high = milp.take_high
-    r_t = r[t]
-    offered_gain = r[z] + np.maximum(r_t * low, r_t * high).sum(axis=1)
-    offered_gain[(low > high + 1e-12).any(axis=1)] = -np.inf  # cannot be offered inside the bounds
-    others = np.ones(lp.num_col_, dtype=bool)
-    others[z] = False
-    others[t.ravel()] = False
-    box = _best_side(r[others], np.asarray(lp.col_lower_)[others], np.asarray(lp.col_upper_)[others])
-    total = row_part + box + float(np.maximum(offered_gain, 0.0).sum())
-    if not np.isfinite(total):
-        return None
-    return total, total - np.maximum(offered_gain, 0.0) + offered_gain
-
-
-def beaten_by(highs: highspy.Highs, milp, level: float) -> np.ndarray:
-    """(candidates,) mask of those whose offered bound is below ``level`` (objective units, the
-    exact value of a feasible offer), with a margin for rounding; all False without duals."""
-    bounds = offered_bounds(highs, milp)
-    if bounds is None:
-        return np.zeros(len(milp.z), dtype=bool)
-    return bounds[1] < level - 1e-9 * max(1.0, abs(level))
+# Candidates per bundle the first LP starts from; the others join as their duals ask
+# (conic_cuts, column generation).
+FIRST_COLUMNS_PER_BUNDLE = 12
 
 
 @dataclass(frozen=True)
@@ -169,9 +80,20 @@ def drop_before_tightening(pool: Pool, incumbent: list[int] | None,
     probe = pool.milp(with_draws=False)
     if not pool.cut_rounds:
         return work.without_beaten(probe, _solved_relaxation(probe, deadline))[0], None
-    cuts = separate_conic_cuts(probe, rounds=min(EARLY_CUT_ROUNDS, pool.cut_rounds), deadline=deadline)
+    cuts = separate_conic_cuts(probe, rounds=min(EARLY_CUT_ROUNDS, pool.cut_rounds), deadline=deadline,
+                               active=_first_columns(pool, incumbent))
     work, keep = work.without_beaten(probe, cuts.final_lp)
     return work, cuts.subset(np.arange(len(pool.margin)) if keep is None else keep)
+
+
+def _first_columns(pool: Pool, incumbent: list[int]) -> np.ndarray:
+    """The candidates the first LP starts from: the incumbent's and the best ones alone (each
+    offered on its own to every segment), ``FIRST_COLUMNS_PER_BUNDLE`` per bundle."""
+    alone = (pool.attraction / (1.0 + pool.attraction)) @ pool.shares * pool.weight
+    active = np.zeros(len(alone), dtype=bool)
+    active[np.argsort(-alone)[:FIRST_COLUMNS_PER_BUNDLE * pool.settings.max_bundles]] = True
+    active[incumbent] = True
+    return active
 
 
 def drop_after_cuts(work: Reduced, milp: OfferMilp, cuts: OuterCuts | None,

@@ -35,10 +35,14 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
+from pricing.optimizer.lagrangian_bound import offered_gains
+
 __all__ = ["OuterCuts", "separate_conic_cuts"]
 
 # A relation is cut when its scaled violation (in units of z) exceeds this.
 _VIOLATION = 1e-6
+# A held candidate joins the LP when its offer would raise the bound by more than this share.
+_JOIN = 1e-9
 
 
 @dataclass
@@ -124,7 +128,8 @@ def _add_rows(highs: highspy.Highs, rows) -> None:
 
 
 def separate_conic_cuts(milp, *, rounds: int = 8, cuts: OuterCuts | None = None, min_gain: float = 1e-5,
-                        max_cuts_per_round: int = 20_000, deadline: float = float("inf")) -> OuterCuts:
+                        max_cuts_per_round: int = 20_000, deadline: float = float("inf"),
+                        active: np.ndarray | None = None) -> OuterCuts:
     """Add tangent cuts at the LP relaxation's point in up to ``rounds`` rounds.
 
     Parameters
@@ -134,6 +139,11 @@ def separate_conic_cuts(milp, *, rounds: int = 8, cuts: OuterCuts | None = None,
     min_gain : stop when a round lowers the bound by less than this share of it.
     max_cuts_per_round : the most violated ones are kept beyond this.
     deadline : ``time.perf_counter()`` value after which no new round starts.
+    active : optional (candidates,) mask. Each LP is then solved over these candidates, the
+        others held at zero, and every held candidate whose offer would raise the bound
+        (:func:`lagrangian_bound.offered_gains`) joins until none would: the full LP's bound
+        from smaller LPs (column generation). The bound recorded is the Lagrangian one, valid
+        whatever was held.
 
     Returns
     -------
@@ -145,7 +155,7 @@ def separate_conic_cuts(milp, *, rounds: int = 8, cuts: OuterCuts | None = None,
     if cuts is None:
         # Reference share: the geometric middle of x0's bounds, so omega stays of order one.
         cuts = OuterCuts(np.sqrt(milp.x0_low * milp.x0_high))
-    lp = _CutLp(milp, cuts)
+    lp = _CutLp(milp, cuts, active)
     previous = None
     for _ in range(rounds + 1):
         x = lp.solve(deadline)
@@ -166,13 +176,16 @@ def separate_conic_cuts(milp, *, rounds: int = 8, cuts: OuterCuts | None = None,
 class _CutLp:
     """The LP relaxation of ``milp`` in HiGHS, with the odds columns and the cuts of ``cuts``."""
 
-    def __init__(self, milp, cuts: OuterCuts):
+    def __init__(self, milp, cuts: OuterCuts, active: np.ndarray | None = None):
         self.milp, self.cuts = milp, cuts
         n, n_seg = milp.attraction.shape
         self.highs = highs = milp._relaxation()
         self.n_col = highs.getNumCol()
         self.z_col = np.asarray(milp.z, dtype=np.int64)
         self.t_col = np.asarray(milp.t, dtype=np.int64).reshape(n, n_seg)
+        self.held = np.zeros(n, dtype=bool) if active is None else ~np.asarray(active, dtype=bool)
+        if self.held.any():
+            self._set_upper(np.flatnonzero(self.held), offered=False)
         self.alpha_col = np.asarray(milp.alpha, dtype=np.int64)
         # omega_s = w_s ref_s lies in [ref / high, ref / low].
         low_w, high_w = cuts.reference / milp.x0_high * (1.0 - 1e-6), cuts.reference / milp.x0_low * (1.0 + 1e-6)
@@ -199,14 +212,39 @@ class _CutLp:
         _add_rows(self.highs, cuts.cut_rows(self.milp.sigma, self._t, self._z, self._alpha, self._omega, *self.done))
         self.done = (len(cuts.take_slope), len(cuts.share_slope))
 
+    def _set_upper(self, cands: np.ndarray, offered: bool) -> None:
+        """Give candidates ``cands`` their program's column bounds back, or hold them at zero."""
+        cols = np.concatenate([self.z_col[cands], self.t_col[cands].ravel()]).astype(np.int32)
+        upper = np.concatenate([np.ones(len(cands)), self.milp.take_high[cands].ravel()]) if offered \
+            else np.zeros(len(cols))
+        self.highs.changeColsBounds(len(cols), cols, np.zeros(len(cols)), upper)
+
     def solve(self, deadline: float = float("inf")) -> np.ndarray | None:
-        """Run the LP (warm from the last basis), record its bound, return the column values;
-        ``None`` when it is not solved (or not by ``deadline``, a ``time.perf_counter()`` value)."""
-        self.highs.setOptionValue("time_limit", max(min(deadline - time.perf_counter(), 1e9), 1e-3))
-        self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        self.cuts.root_bounds.append(self.highs.getInfo().objective_function_value * self.milp.objective_scale)
+        """Run the LP (warm from the last basis; while candidates are held, again with those
+        that would raise the bound), record its bound, return the column values; ``None`` when
+        it is not solved (or not by ``deadline``, a ``time.perf_counter()`` value)."""
+        while True:
+            self.highs.setOptionValue("time_limit", max(min(deadline - time.perf_counter(), 1e9), 1e-3))
+            self.highs.run()
+            if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+            bound = self.highs.getInfo().objective_function_value
+            if not self.held.any():
+                break
+            gains = offered_gains(self.highs, self.milp)
+            if gains is None:  # no usable duals: bring every candidate in
+                self._set_upper(np.flatnonzero(self.held), offered=True)
+                self.held[:] = False
+                continue
+            bound, gain = gains
+            joining = np.flatnonzero(self.held & (gain > _JOIN * max(1.0, abs(bound))))
+            if not len(joining):
+                break
+            # The most promising first, as many as are in already (at least 50) per LP.
+            joining = joining[np.argsort(-gain[joining])][:max(50, int((~self.held).sum()))]
+            self._set_upper(joining, offered=True)
+            self.held[joining] = False
+        self.cuts.root_bounds.append(bound * self.milp.objective_scale)
         return np.asarray(self.highs.getSolution().col_value)
 
     def separate(self, x: np.ndarray, max_cuts: int) -> bool:

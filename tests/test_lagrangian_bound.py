@@ -1,4 +1,4 @@
-"""The LP bound that drops candidates before the MILP (``pricing/optimizer/bound_fixing.py``).
+"""The LP bound that drops candidates before the MILP (``pricing/optimizer/lagrangian_bound.py``).
 
 Checked against enumeration of every offer of small random pools: no offer holding a candidate
 is worth more than that candidate's offered bound (under the rules' bounds, under bounds
@@ -13,7 +13,7 @@ import itertools
 import numpy as np
 import pytest
 
-from pricing.optimizer.bound_fixing import beaten_by, offered_bounds
+from pricing.optimizer.lagrangian_bound import beaten_by, offered_bounds
 from pricing.optimizer.conic_cuts import separate_conic_cuts
 from pricing.optimizer.milp import OfferMilp
 from pricing.optimizer.offer_rules import offer_rules_of
