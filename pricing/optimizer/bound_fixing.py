@@ -46,7 +46,7 @@ class Reduced:
     def without_beaten(self, milp: OfferMilp, highs) -> tuple["Reduced", np.ndarray | None]:
         """This pool less the candidates ``highs`` (``milp``'s relaxation over this pool, solved;
         ``None`` when it was not) proves to be in no offer as good as the incumbent, and the
-        positions kept (``None`` when none left)."""
+        positions kept in this pool (``None`` when nothing was dropped)."""
         if highs is None or self.incumbent is None:
             return self, None
         beaten = beaten_by(highs, milp, self.pool.value(self.incumbent) / milp.objective_scale)
@@ -71,7 +71,7 @@ def _solved_relaxation(milp: OfferMilp, deadline: float):
 
 
 def drop_before_tightening(pool: Pool, incumbent: list[int] | None,
-                            deadline: float) -> tuple[Reduced, OuterCuts | None]:
+                           deadline: float) -> tuple[Reduced, OuterCuts | None]:
     """The pool less what a few rounds of cuts on the rules' bounds (or the plain relaxation,
     when cuts are off) prove beaten, and those cuts over what is left."""
     work = Reduced(pool, np.arange(len(pool.margin)), incumbent)
@@ -97,7 +97,7 @@ def _first_columns(pool: Pool, incumbent: list[int]) -> np.ndarray:
 
 
 def drop_after_cuts(work: Reduced, milp: OfferMilp, cuts: OuterCuts | None,
-                     deadline: float) -> tuple[Reduced, OfferMilp, OuterCuts | None]:
+                    deadline: float) -> tuple[Reduced, OfferMilp, OuterCuts | None]:
     """Drop what the root LP (the last cut round's, or the tightened relaxation without cuts)
     proves beaten, and rebuild the program over the rest with the same bounds and cuts."""
     lp = cuts.final_lp if cuts is not None else _solved_relaxation(milp, deadline)

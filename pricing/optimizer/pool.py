@@ -262,8 +262,8 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
     if result.status in (SolveStatus.INFEASIBLE, SolveStatus.ERROR) and work.incumbent is not None:
         # The incumbent lies inside the tightened bounds, so "infeasible" there is numerical
         # trouble, not a proof: solve the model with the rules' bounds instead.
-        result = work.pool.milp(ordering=True).solve(max(deadline - time.perf_counter(), 0.01), settings.rel_gap,
-                                        start=work.incumbent)
+        result = work.pool.milp(ordering=True).solve(max(deadline - time.perf_counter(), 0.01),
+                                                     settings.rel_gap, start=work.incumbent)
     seconds["milp_seconds"] = time.perf_counter() - clock
     if result.bound is None and result.status in (SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION):
         # Stopped before HiGHS had a bound: the root LP's bound still holds (for every offer
