@@ -5,9 +5,10 @@ allow), ``pruning`` (safe dominance: drops only what no optimum needs, on the bo
 to start from), ``milp`` (the mixed-integer program, built as arrays by ``lp_arrays`` and solved by HiGHS), ``status`` (the
 solver's own status and gap, mapped in one table) and ``optimize`` (the call that runs them).
 ``goals``, ``offer_rules`` and ``milp_goals`` add the company's goals, the offer rules and
-coefficient draws as rows; ``swap_safety`` says when the pruning stays safe under them, and
-``rule_pruning`` and ``price_gap_pruning`` prune safely under the offer rules; ``space``
-and ``pool`` hold one problem's search space and one solve over a pool of candidates.
+coefficient draws as rows; ``swap_safety`` says when the pruning stays safe under them;
+``lagrangian_bound`` and ``bound_fixing`` drop, from the root LPs' duals, the candidates no good
+offer holds (under offer rules, the only reduction); ``space`` and ``pool`` hold one problem's
+search space and one solve over a pool of candidates.
 May import ``pricing.domain`` and ``models``; never files, the app, runs or the command line.
 """
 

@@ -26,28 +26,48 @@ valid cuts. ``docs/formulation.md`` section 3 ("Candidates the root LP rules out
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import highspy
 import numpy as np
 
-__all__ = ["offered_gains", "offered_bounds", "beaten_by"]
+__all__ = ["LpArrays", "offered_gains", "gains_from_duals", "offered_bounds", "beaten_by", "beaten_from_gains"]
 
 _LOCAL_BLOCKS = ("take_le_offer", "take_ge_floor")
 
 
-def _row_of_entries(start: np.ndarray, n: int) -> np.ndarray:
-    return np.repeat(np.arange(n), np.diff(start))
+@dataclass(frozen=True)
+class LpArrays:
+    """An LP ``max cost.x``, ``row_lower <= A x <= row_upper``, ``col_lower <= x <= col_upper``
+    with ``A`` as coordinates (``row``, ``col``, ``value``)."""
 
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    value: np.ndarray
 
-def _reduced_costs(lp: highspy.HighsLp, y: np.ndarray) -> np.ndarray:
-    """``c - A^T y`` for ``lp``'s matrix in either storage."""
-    a = lp.a_matrix_
-    start, index, value = np.asarray(a.start_), np.asarray(a.index_), np.asarray(a.value_)
-    n_col = lp.num_col_
-    if a.format_ == highspy.MatrixFormat.kColwise:
-        col, row = _row_of_entries(start, n_col), index
-    else:
-        row, col = _row_of_entries(start, lp.num_row_), index
-    return np.asarray(lp.col_cost_) - np.bincount(col, weights=value * y[row], minlength=n_col)
+    @classmethod
+    def of_highs(cls, highs: highspy.Highs) -> "LpArrays":
+        lp = highs.getLp()
+        a = lp.a_matrix_
+        start, index = np.asarray(a.start_), np.asarray(a.index_)
+        if a.format_ == highspy.MatrixFormat.kColwise:
+            col, row = np.repeat(np.arange(lp.num_col_), np.diff(start)), index
+        else:
+            row, col = np.repeat(np.arange(lp.num_row_), np.diff(start)), index
+        return cls(np.asarray(lp.col_cost_), np.asarray(lp.col_lower_), np.asarray(lp.col_upper_),
+                   np.asarray(lp.row_lower_), np.asarray(lp.row_upper_), row, col, np.asarray(a.value_))
+
+    @classmethod
+    def of_model(cls, model) -> "LpArrays":
+        """From a :class:`lp_arrays.LinearModel`, without HiGHS."""
+        row, col, value, row_lower, row_upper = model.coo()
+        col_lower, col_upper = model.col_bounds()
+        return cls(model.cost, col_lower, col_upper, row_lower, row_upper, row, col, value)
 
 
 def _local_rows(milp, n_row: int) -> np.ndarray:
@@ -75,26 +95,32 @@ def offered_gains(highs: highspy.Highs, milp) -> tuple[float, np.ndarray] | None
     candidate ``c`` adds to it. ``None`` when the LP has no usable duals."""
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    lp = highs.getLp()
     y = np.array(highs.getSolution().row_dual, dtype=float)
-    lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
-    if len(y) != lp.num_row_:
+    if len(y) != highs.getNumRow():
         return None
-    y[_local_rows(milp, lp.num_row_)] = 0.0
+    return gains_from_duals(LpArrays.of_highs(highs), y, milp)
+
+
+def gains_from_duals(lp: LpArrays, y: np.ndarray, milp) -> tuple[float, np.ndarray] | None:
+    """:func:`offered_gains` from any row multipliers ``y`` (one per row of ``lp``, which is
+    ``milp``'s model, maybe with rows added after its own): the argument holds for every ``y``."""
+    y = np.array(y, dtype=float)
+    lower, upper = lp.row_lower, lp.row_upper
+    y[_local_rows(milp, len(y))] = 0.0
     # A multiplier pushing against an infinite side would give an infinite bound: zero it.
     y[((y > 0) & ~np.isfinite(upper)) | ((y < 0) & ~np.isfinite(lower))] = 0.0
     row_part = _best_side(y, lower, upper)
-    r = _reduced_costs(lp, y)
+    r = lp.cost - np.bincount(lp.col, weights=lp.value * y[lp.row], minlength=len(lp.cost))
     z, t = np.asarray(milp.z), np.asarray(milp.t)
     low = np.broadcast_to(milp.x0_low[None, :], t.shape)
     high = milp.take_high
     r_t = r[t]
     offered_gain = r[z] + np.maximum(r_t * low, r_t * high).sum(axis=1)
     offered_gain[(low > high + 1e-12).any(axis=1)] = -np.inf  # cannot be offered inside the bounds
-    others = np.ones(lp.num_col_, dtype=bool)
+    others = np.ones(len(lp.cost), dtype=bool)
     others[z] = False
     others[t.ravel()] = False
-    box = _best_side(r[others], np.asarray(lp.col_lower_)[others], np.asarray(lp.col_upper_)[others])
+    box = _best_side(r[others], lp.col_lower[others], lp.col_upper[others])
     total = row_part + box + float(np.maximum(offered_gain, 0.0).sum())
     if not np.isfinite(total):
         return None
@@ -114,7 +140,11 @@ def offered_bounds(highs: highspy.Highs, milp) -> tuple[float, np.ndarray] | Non
 def beaten_by(highs: highspy.Highs, milp, level: float) -> np.ndarray:
     """(candidates,) mask of those whose offered bound is below ``level`` (objective units, the
     exact value of a feasible offer), with a margin for rounding; all False without duals."""
-    bounds = offered_bounds(highs, milp)
-    if bounds is None:
-        return np.zeros(len(milp.z), dtype=bool)
-    return bounds[1] < level - 1e-9 * max(1.0, abs(level))
+    gains = offered_gains(highs, milp)
+    return np.zeros(len(milp.z), dtype=bool) if gains is None else beaten_from_gains(*gains, level)
+
+
+def beaten_from_gains(total: float, gain: np.ndarray, level: float) -> np.ndarray:
+    """:func:`beaten_by` from a bound and its gains (:func:`gains_from_duals`)."""
+    offered = total - np.maximum(gain, 0.0) + gain
+    return offered < level - 1e-9 * max(1.0, abs(level))

@@ -18,7 +18,7 @@ from pathlib import Path
 import highspy
 import numpy as np
 
-__all__ = ["LinearModel", "RowBlock", "INF"]
+__all__ = ["LinearModel", "RowBlock", "INF", "lp_from_coo"]
 
 INF = highspy.kHighsInf
 
@@ -132,6 +132,19 @@ class LinearModel:
         highs.passModel(lp)
         return highs
 
+    def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The rows as coordinates: (entry rows, entry columns, values, row lower, row upper)."""
+        rows, offset = [], 0
+        for b in self.blocks:
+            rows.append(np.repeat(np.arange(offset, offset + len(b)), np.diff(b.starts)))
+            offset += len(b)
+        if not self.blocks:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0), np.zeros(0), np.zeros(0)
+        return (np.concatenate(rows), np.concatenate([b.index for b in self.blocks]),
+                np.concatenate([b.value for b in self.blocks]), np.concatenate([b.lower for b in self.blocks]),
+                np.concatenate([b.upper for b in self.blocks]))
+
     def row_names(self) -> list[str]:
         return [f"{b.name}_{k}" for b in self.blocks for k in range(len(b))]
 
@@ -146,3 +159,25 @@ class LinearModel:
         for k, name in enumerate(self.row_names()):
             highs.passRowName(k, name)
         highs.writeModel(str(path))
+
+
+def lp_from_coo(cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray, row_lower: np.ndarray,
+                row_upper: np.ndarray, row: np.ndarray, col: np.ndarray, value: np.ndarray) -> highspy.Highs:
+    """A silent ``highspy.Highs`` holding the LP ``max cost.x`` with rows given as coordinates
+    (``row``, ``col``, ``value``; rows numbered ``0 .. len(row_lower) - 1``)."""
+    order = np.argsort(row, kind="stable")
+    starts = np.zeros(len(row_lower) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=len(row_lower)), out=starts[1:])
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(cost), len(row_lower)
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lower, col_upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = starts.astype(np.int32)
+    lp.a_matrix_.index_ = col[order].astype(np.int32)
+    lp.a_matrix_.value_ = value[order]
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.passModel(lp)
+    return highs

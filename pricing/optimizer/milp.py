@@ -34,7 +34,9 @@ from pricing.optimizer.offer_rules import OfferRules
 from pricing.optimizer.segment_bounds import per_set_max
 from pricing.optimizer.status import SolveStatus
 
-__all__ = ["OfferMilp", "MilpResult"]
+__all__ = ["OfferMilp", "MilpResult", "MIP_PRESOLVE"]
+
+MIP_PRESOLVE = "off"
 
 
 @dataclass(frozen=True)
@@ -341,7 +343,7 @@ class OfferMilp(GoalRuleRows):
         begin = time.perf_counter()
         run = run_mip(self.model.to_highs(), self.start_values(start) if start else None,
                       time_limit=max(float(time_limit), 1e-3), mip_rel_gap=float(rel_gap) / 2, mip_abs_gap=1e-12,
-                      **quiet)
+                      presolve=MIP_PRESOLVE, **quiet)
         elapsed = time.perf_counter() - begin
         chosen: tuple[int, ...] = ()
         objective = bound = None

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from models import mnl
-from pricing.optimizer.bound_fixing import drop_after_cuts, drop_before_tightening
+from pricing.optimizer.bound_fixing import PRICED_POOL, Reduced, drop_after_cuts, drop_before_tightening
 from pricing.optimizer.budget import solve_deadline
 from pricing.optimizer.candidates import Candidates
 from pricing.optimizer.conic_cuts import OuterCuts, separate_conic_cuts
@@ -118,6 +118,9 @@ class Pool:
     draws: np.ndarray | None = None
     ordering: bool = False  # add the dominance ordering rows (valid only where pruning's plain swap is)
     cut_rounds: int = CUT_ROUNDS
+    # (candidates,) mask of where the incumbent searches first (``None``: everywhere); it only
+    # picks a start, so any subset is safe (under offer rules, the rule-free pruning's survivors).
+    search: np.ndarray | None = None
 
     @property
     def target(self) -> float:
@@ -170,7 +173,8 @@ class Pool:
             self, attraction=self.attraction[keep], margin=self.margin[keep], set_id=self.set_id[keep],
             pins=self.pins[keep], goals=None if self.goals is None else self.goals.subset(keep),
             rules=None if self.rules is None else self.rules.subset(keep),
-            draws=None if self.draws is None else self.draws[:, keep])
+            draws=None if self.draws is None else self.draws[:, keep],
+            search=None if self.search is None else self.search[keep])
 
     def good(self, option) -> bool:
         """Every rule and goal kept, exactly (goals to a relative 1e-9 of their scale)."""
@@ -190,7 +194,12 @@ class Pool:
 
     def incumbent(self) -> list[int] | None:
         """The best feasible offer of the swap searches (plain, and with a price on attach rate
-        bisected to the target), or ``None``."""
+        bisected to the target), or ``None``; over ``search`` first, over all when that finds none."""
+        if self.search is not None and 0 < int(self.search.sum()) < len(self.search):
+            where = np.flatnonzero(self.search)
+            found = dataclasses.replace(self.subset(where), search=None).incumbent()
+            if found is not None:
+                return [int(where[c]) for c in found]
         args = (self.attraction, self.weight, self.set_id, self.pins, self.shares, self.settings.max_bundles,
                 self.target, self.all_pins)
         others = self.other_goals
@@ -240,6 +249,7 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
 
     clock = time.perf_counter()
     work, cuts = drop_before_tightening(pool, incumbent, deadline)
+    work = _wider_incumbent(work)
     milp = _tightened(work.pool, work.incumbent, rounds, deadline)
     if milp is None:  # the relaxation cannot beat the incumbent: it is optimal
         best = pool.value(incumbent)
@@ -267,10 +277,26 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
     seconds["milp_seconds"] = time.perf_counter() - clock
     if result.bound is None and result.status in (SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION):
         # Stopped before HiGHS had a bound: the root LP's bound still holds (for every offer
-        # better than the incumbent, which lies inside the tightened bounds); without it (out of
-        # time before the LP was solved) the segments' separate bounds do.
-        result = dataclasses.replace(result, bound=root if root is not None else _separable_bound(pool))
+        # better than the incumbent, which lies inside the tightened bounds), and so does the
+        # plain LP's of the priced drop; without either (out of time before an LP was solved)
+        # the segments' separate bounds do.
+        known = [b for b in (root, work.bound) if b is not None]
+        result = dataclasses.replace(result, bound=min(known) if known else _separable_bound(pool))
     return work.whole(_settle(work.pool, result, work.incumbent, seconds))
+
+
+def _wider_incumbent(work: Reduced) -> Reduced:
+    """``work`` with the incumbent of a search over all it holds, when that is better and the
+    first search looked only at ``pool.search``: worth it when the bound left many candidates
+    (over ``PRICED_POOL``), the sign that the first incumbent is far below what the LP allows
+    (under ``max_bundles_per_sku = 2`` it found 26.6 CNY a buyer where a search over every
+    candidate finds 41)."""
+    if work.incumbent is None or work.pool.search is None or len(work.kept) <= PRICED_POOL:
+        return work
+    wide = dataclasses.replace(work.pool, search=None).incumbent()
+    if wide is None or work.pool.value(wide) <= work.pool.value(work.incumbent):
+        return work
+    return dataclasses.replace(work, incumbent=wide)
 
 
 def _separable_bound(pool: Pool) -> float:

@@ -18,7 +18,6 @@ from pricing.optimizer.candidates import Candidates
 from pricing.optimizer.goals import GoalSet, draw_attraction, goal_set
 from pricing.optimizer.offer_rules import OfferRules, offer_rules_of
 from pricing.optimizer.pool import CUT_ROUNDS, Pool, Solved, reduce_candidates, solve_pool
-from pricing.optimizer.rule_pruning import RuleLimits, rule_dominated
 from pricing.optimizer.status import SolveStatus
 from pricing.optimizer.swap_safety import pruning_is_safe, swap_condition
 
@@ -79,25 +78,30 @@ class Space:
     def keep(self, objective: str, *, margin: np.ndarray | None = None, goals: GoalSet | None = None,
              with_draws: bool = False) -> np.ndarray:
         """Candidates left by safe pruning for this objective, goals and draws: the plain count of
-        :mod:`pricing.optimizer.pruning`, or under offer rules that can bind the count of
-        :mod:`pricing.optimizer.rule_pruning` (``docs/formulation.md`` 7.1)."""
+        :mod:`pricing.optimizer.pruning`; under offer rules that can bind, every candidate (the
+        root LP's bound, :mod:`bound_fixing`, drops what no good offer holds; it did better than
+        a pruning exact under the rules, ``docs/formulation.md`` 7.1)."""
         s = self.problem.settings
+        if not pruning_is_safe(s.has_offer_rules):
+            return np.arange(len(self.cands))
         others = [g.weight for g in goals.goals if g.name != "attach_rate"] if goals is not None else []
         worlds = [self.cands.attraction] + (list(self.draws) if with_draws and self.draws is not None else [])
         if objective == "attach":
             others = []
-        plain = pruning_is_safe(s.has_offer_rules)
         condition = swap_condition(worlds, others, self.cands.set_id, s.max_bundles,
                                    check_attraction=len(worlds) > 1, shares=self.problem.model.shares,
                                    pairwise=True)
-        if plain:
-            return reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin,
-                                     may_replace=condition, deadline=solve_deadline(s))
-        c = self.cands
-        limits = RuleLimits(s.max_bundles, s.max_items, s.max_bundles_per_sku, s.max_shared_skus, s.min_price_gap)
-        drop = rule_dominated(c.attraction, c.margin if margin is None else margin, c.set_id, c.members, c.pin_mask,
-                              c.price, self.problem.model.shares, limits, objective=objective, may_replace=condition)
-        return np.flatnonzero(~drop)
+        return reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin,
+                                 may_replace=condition, deadline=solve_deadline(s))
+
+    def _search(self, objective: str, keep: np.ndarray, margin: np.ndarray | None) -> np.ndarray | None:
+        """Where the incumbent searches first under offer rules that can bind: the candidates
+        the rule-free pruning keeps (good bundles; any subset is safe for a start)."""
+        if pruning_is_safe(self.problem.settings.has_offer_rules):
+            return None
+        s = self.problem.settings
+        good = reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin)
+        return np.isin(keep, good)
 
     def pool(self, objective: str, keep: np.ndarray, *, margin: np.ndarray | None = None,
              goals: GoalSet | None = None, with_draws: bool = False, active_draws=None,
@@ -120,7 +124,8 @@ class Space:
             settings = settings.replace(time_limit=time_limit)
         return Pool(c.attraction[keep], margin[keep], set_id, c.pin_mask[set_id], self.problem.model.shares,
                     settings, self.all_pins, objective, subset, rules, draws,
-                    ordering=self.ordering_rows and plain, cut_rounds=self.cut_rounds)
+                    ordering=self.ordering_rows and plain, cut_rounds=self.cut_rounds,
+                    search=self._search(objective, keep, None if margin is c.margin else margin))
 
     def solve(self, objective: str, *, margin: np.ndarray | None = None, goals: GoalSet | None = None,
               with_draws: bool = False, time_limit: float | None = None) -> tuple[np.ndarray, Solved]:

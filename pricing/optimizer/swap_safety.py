@@ -17,8 +17,8 @@ section 7 proves it:
   ``D in [1, D_bar]`` and its minimum lies at an end.
 
 The offer rules (SKU use, shared SKUs, price gap) break the plain count itself: a dominator may
-conflict with the rest of the offer. Under them (:func:`pruning_is_safe` false) the pruning of
-:mod:`pricing.optimizer.rule_pruning` runs instead, with the same condition pair by pair.
+conflict with the rest of the offer. Under them (:func:`pruning_is_safe` false) nothing is
+pruned: the root LP's bound (:mod:`pricing.optimizer.bound_fixing`) does the dropping.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ __all__ = ["pruning_is_safe", "swap_condition"]
 
 def pruning_is_safe(has_offer_rules: bool) -> bool:
     """False under an offer rule that ties bundles to each other: then the plain count of
-    :mod:`pricing.optimizer.pruning` is unsafe and :mod:`pricing.optimizer.rule_pruning` runs."""
+    :mod:`pricing.optimizer.pruning` is unsafe and every candidate goes to the solve."""
     return not has_offer_rules
 
 
