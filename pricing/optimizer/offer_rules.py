@@ -118,17 +118,20 @@ def offer_rules_of(sku_sets: np.ndarray, prices: np.ndarray, max_bundles_per_sku
 
 
 def _shared_cliques(sku_sets: np.ndarray, size: int) -> list[np.ndarray]:
-    """One row per ``size``-subset of SKUs held by candidates of at least two SKU sets."""
+    """One row per ``size``-subset of SKUs held by candidates of at least two SKU sets (the
+    subsets are listed once per distinct SKU set, not once per candidate)."""
+    if not len(sku_sets):
+        return []
+    distinct, which = np.unique(sku_sets, axis=0, return_inverse=True)
+    which = which.ravel()
     holders: dict[tuple[int, ...], list[int]] = {}
-    for c, row in enumerate(sku_sets):
-        skus = sorted(int(i) for i in row if i >= 0)
-        for subset in itertools.combinations(skus, size):
-            holders.setdefault(subset, []).append(c)
-    rows = []
-    for members in holders.values():
-        if len({tuple(sku_sets[c]) for c in members}) >= 2:
-            rows.append(np.array(members))
-    return rows
+    for u, row in enumerate(distinct):
+        for subset in itertools.combinations(sorted(int(i) for i in row if i >= 0), size):
+            holders.setdefault(subset, []).append(u)
+    order = np.argsort(which, kind="stable")
+    first = np.searchsorted(which[order], np.arange(len(distinct) + 1))
+    return [np.sort(np.concatenate([order[first[u]:first[u + 1]] for u in sets]))
+            for sets in holders.values() if len(sets) >= 2]
 
 
 def _price_cliques(prices: np.ndarray, gap: float) -> list[np.ndarray]:
