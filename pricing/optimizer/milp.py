@@ -351,7 +351,16 @@ class OfferMilp(GoalRuleRows):
                      mip_heuristic_run_rins=False, mip_heuristic_run_rens=False,
                      mip_heuristic_run_root_reduced_cost=False) if start else {}
         begin = time.perf_counter()
-        run = run_mip(self.model.to_highs(), self.start_values(start) if start else None,
+        highs = self.model.to_highs()
+        # HiGHS also stops on absolute tolerances (about 1e-7 on the objective): with values of
+        # order 1e-3 (RS2 families: many products, small shares) it called a 0.026% gap optimal.
+        # The objective is rescaled so that the start is worth 1; ``unit`` undoes it.
+        unit = abs(self.value_of(start)) / self.objective_scale if start else 0.0
+        unit = unit if unit > 1e-12 else 1.0
+        if unit != 1.0:
+            n_col = highs.getNumCol()
+            highs.changeColsCost(n_col, np.arange(n_col, dtype=np.int32), self.model.cost / unit)
+        run = run_mip(highs, self.start_values(start) if start else None,
                       time_limit=max(float(time_limit), 1e-3), mip_rel_gap=float(rel_gap) / 2, mip_abs_gap=1e-12,
                       presolve=MIP_PRESOLVE, **quiet)
         elapsed = time.perf_counter() - begin
@@ -361,6 +370,6 @@ class OfferMilp(GoalRuleRows):
             chosen = tuple(int(c) for c in np.flatnonzero(run.values[self.z] > 0.5))
             objective = self.value_of(chosen)
         if run.status in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION):
-            dual = run.dual_bound * self.objective_scale
+            dual = run.dual_bound * unit * self.objective_scale
             bound = dual if np.isfinite(dual) else None
         return MilpResult(chosen, run.status, objective, bound, elapsed, run.nodes)
