@@ -228,8 +228,10 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
     incumbent and solver, both evaluated exactly.
 
     1. Swap searches give an incumbent (:meth:`Pool.incumbent`).
-    2. The LP relaxation is solved once; candidates whose offered bound (:mod:`bound_fixing`)
-       is below the incumbent leave the pool.
+    2. Two rounds of cuts at the root (over a large pool, first the plain relaxation priced
+       outside HiGHS); candidates whose offered bound (:mod:`bound_fixing`) is below the
+       incumbent leave the pool. When that leaves many, the incumbent is searched again over
+       all that is left.
     3. Each ``x0_s`` is bounded over the relaxation with ``objective >= incumbent``; the model is
        rebuilt with those bounds (tighter McCormick rows). If that relaxation is empty, nothing
        beats the incumbent and it is proven optimal.
@@ -252,9 +254,9 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
     work = _wider_incumbent(work)
     milp = _tightened(work.pool, work.incumbent, rounds, deadline)
     if milp is None:  # the relaxation cannot beat the incumbent: it is optimal
-        best = pool.value(incumbent)
+        best = work.pool.value(work.incumbent)
         seconds["tightening_seconds"] = time.perf_counter() - clock
-        return Solved(incumbent, SolveStatus.OPTIMAL, best, best, 0, best, seconds)
+        return work.whole(Solved(work.incumbent, SolveStatus.OPTIMAL, best, best, 0, best, seconds))
     milp, cuts = _cut(work.pool, milp, cuts, pool.cut_rounds, deadline)
     root = cuts.root_bounds[-1] if cuts is not None and cuts.root_bounds else None
     if work.incumbent is not None and len(work.pool.margin):
