@@ -205,6 +205,7 @@ ANY_CHANGE = st.one_of(
 @given(ANY_CHANGE)
 @example(CellChange("catalog.csv", 1, 5, "1e308"))
 @example(JsonChange(("fit", "segments", 0, "covariance"), "x"))
+@example(JsonChange(("segments", 0, "appeal", 0), 36, False))  # e^33 bundles: HiGHS refused the program
 @example(SettingChange(("offer", "pinned"), "five"))
 @example(ColumnChange("catalog.csv", "drop", 4))
 @example(RowChange("catalog.csv", "short", 3))

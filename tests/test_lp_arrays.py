@@ -152,3 +152,14 @@ class _Stub:
 def test_an_optimal_status_with_an_objective_the_solution_lacks_is_an_error() -> None:
     assert run_mip(_Stub(3.0)).status is SolveStatus.OPTIMAL
     assert run_mip(_Stub(4.5)).status is SolveStatus.ERROR
+
+
+def test_a_program_highs_refuses_is_an_error_not_an_empty_model() -> None:
+    """HiGHS refuses coefficients of 1e15 and more and keeps an empty model; that must raise,
+    never pass for the program (it did once, with a utility of 36 in model.json)."""
+    model = LinearModel()
+    x = model.add_columns("x", np.zeros(2), 1.0)
+    model.cost[x] = 1.0
+    model.add(rows_from_dense("huge", x[None, :], np.array([[1.0, 1e16]]), -INF, 1.0))
+    with pytest.raises(RuntimeError, match="HiGHS refused the program"):
+        model.to_highs()

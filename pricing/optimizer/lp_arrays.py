@@ -129,7 +129,7 @@ class LinearModel:
                                for k in kinds]
         highs = highspy.Highs()
         highs.setOptionValue("output_flag", False)
-        highs.passModel(lp)
+        _pass(highs, lp)
         return highs
 
     def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -179,5 +179,13 @@ def lp_from_coo(cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray, 
     lp.a_matrix_.value_ = value[order]
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
-    highs.passModel(lp)
+    _pass(highs, lp)
     return highs
+
+
+def _pass(highs: highspy.Highs, lp: highspy.HighsLp) -> None:
+    """Hand ``lp`` to ``highs``; a refusal (a coefficient of 1e15 or more, say) leaves HiGHS with
+    an empty model, which must never pass for the program."""
+    if highs.passModel(lp) == highspy.HighsStatus.kError:
+        raise RuntimeError(f"HiGHS refused the program ({lp.num_col_} columns, {lp.num_row_} rows): a coefficient, "
+                           "bound or cost beyond what it represents; this is a bug")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models import mnl
+from models.errors import InputError, clip, quote
 from pricing.domain.problem import Problem
 from pricing.optimizer.budget import solve_deadline
 from pricing.optimizer.candidates import Candidates
@@ -42,6 +43,26 @@ class GoalReach:
     at_most: float | None = None  # a proven upper bound on the best value, when not proven best
 
 
+# A bundle this attractive (utility 13.8) leaves every other choice a share below 1e-6 of its
+# segment: under the solver's tolerances no two offers could be told apart, and beyond 1e15
+# HiGHS refuses the program's coefficients outright (a utility of 36 did).
+MAX_ATTRACTION = 1e6
+
+
+def _check_attraction(problem: Problem, cands: Candidates) -> None:
+    """:class:`InputError` naming the segment and bundle when a candidate is more attractive
+    than ``MAX_ATTRACTION``: the demand model's utilities are then beyond what can be priced."""
+    if not len(cands) or float(cands.attraction.max()) <= MAX_ATTRACTION:
+        return
+    c, s = np.unravel_index(int(np.argmax(cands.attraction)), cands.attraction.shape)
+    skus = [problem.catalog.skus[int(i)] for i in cands.members[cands.set_id[c]] if i >= 0]
+    raise InputError("model.json", f"segment {quote(problem.model.segments[s].name)}: the bundle "
+                     f"{clip(' + '.join(skus))} at {cands.price[c]:,.0f} CNY has utility "
+                     f"{np.log(cands.attraction[c, s]):.1f}; the optimizer needs every bundle's utility at "
+                     f"most {np.log(MAX_ATTRACTION):.1f} (beyond it the other choices keep under 1e-6 of the "
+                     "segment and no two offers can be told apart)")
+
+
 @dataclass(frozen=True, eq=False)
 class Space:
     """Candidates of a problem with the goals over them and, for ``target_confidence``,
@@ -57,6 +78,7 @@ class Space:
     @classmethod
     def of(cls, problem: Problem, cands: Candidates, n_draws: int = 0, seed: int = 0, *,
            cut_rounds: int = CUT_ROUNDS, ordering_rows: bool = True) -> "Space":
+        _check_attraction(problem, cands)
         goals = goal_set(problem.catalog, cands.members, cands.set_id, cands.price, cands.margin, problem.settings)
         draws = None
         if n_draws and len(cands):
