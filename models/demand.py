@@ -312,6 +312,7 @@ def _segment_from_dict(seg: Any, where: str, source: str) -> Segment:
         appeal={str(sku): _finite(a, f"segment {quote(name)}, appeal of {quote(sku)}", source) for sku, a in appeal.items()},
         size_coef=_finite(seg.get("size_coef", 0.0), f"{field_of} size_coef", source),
         span_bonus=_finite(seg.get("span_bonus", 0.0), f"{field_of} span_bonus", source),
+        market_intercepts=_markets_from_dict(seg.get("market_intercepts", {}), name, source),
     )
 
 
@@ -319,51 +320,6 @@ def _check_shares(model: DemandModel, source: str) -> None:
     total = float(model.shares.sum())
     if abs(total - 1.0) > _SHARE_TOLERANCE:
         raise InputError(source, f"segment shares must sum to 1, got {total:.6g}")
-
-
-def _number(seg: dict, key: str, name: str, source: str, default: float | None = None,
-            minimum: float | None = None) -> float:
-    """A segment's finite number field (``default`` when absent), at least ``minimum``."""
-    value = seg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(source, f"segment {quote(name)}, field {key}: must be a finite number, got {quote(value)}")
-    if minimum is not None and value < minimum:
-        raise InputError(source, f"segment {quote(name)}, field {key}: must be >= {minimum:g}, got {quote(value)}")
-    return float(value)
-
-
-def _segment_from_dict(seg: Any, where: str, source: str) -> Segment:
-    """One entry of ``segments`` in ``model.json``, validated."""
-    if not isinstance(seg, dict):
-        raise InputError(source, f"{where}: must be an object, got {type(seg).__name__}")
-    name = seg.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise InputError(source, f"{where}.name: must be a non-empty string, got {quote(name)}")
-    price_coef = seg.get("price_coef")
-    if isinstance(price_coef, (int, float)) and not isinstance(price_coef, bool) and price_coef < 0:
-        raise InputError(
-            source,
-            f"segment {quote(name)}, field price_coef: must be >= 0 (demand cannot rise with price), got {quote(price_coef)}",
-        )
-    return Segment(
-        name=name,
-        share=_number(seg, "share", name, source, minimum=0.0),
-        intercept=_number(seg, "intercept", name, source),
-        price_coef=_number(seg, "price_coef", name, source, minimum=0.0),
-        appeal=_appeal_from_dict(seg.get("appeal"), name, source),
-        size_coef=_number(seg, "size_coef", name, source, 0.0),
-        span_bonus=_number(seg, "span_bonus", name, source, 0.0),
-        market_intercepts=_markets_from_dict(seg.get("market_intercepts", {}), name, source),
-    )
-
-
-def _appeal_from_dict(appeal: Any, name: str, source: str) -> dict[str, float]:
-    if not isinstance(appeal, dict):
-        raise InputError(source, f"segment {quote(name)}, field appeal: must be an object of SKU -> number")
-    for sku, a in appeal.items():
-        if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a):
-            raise InputError(source, f"segment {quote(name)}, appeal of {quote(sku)}: must be a finite number, got {quote(a)}")
-    return {str(s): float(a) for s, a in appeal.items()}
 
 
 def _markets_from_dict(markets: Any, name: str, source: str) -> dict[str, float]:

@@ -206,6 +206,7 @@ ANY_CHANGE = st.one_of(
 @example(CellChange("catalog.csv", 1, 5, "1e308"))
 @example(JsonChange(("fit", "segments", 0, "covariance"), "x"))
 @example(JsonChange(("segments", 0, "appeal", 0), 36, False))  # e^33 bundles: HiGHS refused the program
+@example(JsonChange(("segments", 0, "appeal", 0), -352, False))  # tiny attractions: underflow in the pruning
 @example(SettingChange(("offer", "pinned"), "five"))
 @example(ColumnChange("catalog.csv", "drop", 4))
 @example(RowChange("catalog.csv", "short", 3))

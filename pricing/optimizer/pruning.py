@@ -95,15 +95,18 @@ def margin_swap_gains(d: np.ndarray, c: np.ndarray, attraction: np.ndarray, marg
     same = margin_gap == 0
     gain = np.zeros(len(d))
     scale = np.zeros(len(d))
-    for s, (w, odds) in enumerate(zip(shares, bounds.odds)):
-        vd, vc = attraction[d, s], attraction[c, s]
-        same &= vd == vc
-        hd, hc = value_at_bound[d, s], value_at_bound[c, s]
-        slope = hd - hc
-        cross = vd * vc * margin_gap
-        worst = np.minimum(slope + cross, slope * odds + cross)
-        gain += w * np.where(worst >= 0, worst / ((odds + vd) * (odds + vc)), worst / ((1.0 + vd) * (1.0 + vc)))
-        scale += w * (np.abs(hd) + np.abs(hc))
+    # Attractions as small as the model allows (utility -100: 4e-44) make products that round to
+    # zero, which is what they are worth here.
+    with np.errstate(under="ignore"):
+        for s, (w, odds) in enumerate(zip(shares, bounds.odds)):
+            vd, vc = attraction[d, s], attraction[c, s]
+            same &= vd == vc
+            hd, hc = value_at_bound[d, s], value_at_bound[c, s]
+            slope = hd - hc
+            cross = vd * vc * margin_gap
+            worst = np.minimum(slope + cross, slope * odds + cross)
+            gain += w * np.where(worst >= 0, worst / ((odds + vd) * (odds + vc)), worst / ((1.0 + vd) * (1.0 + vc)))
+            scale += w * (np.abs(hd) + np.abs(hc))
     return (gain > 1e-12 * scale + 1e-300) | (same & (d < c))
 
 
