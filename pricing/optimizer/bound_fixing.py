@@ -19,7 +19,7 @@ import highspy
 import numpy as np
 
 from pricing.optimizer.conic_cuts import OuterCuts, separate_conic_cuts
-from pricing.optimizer.lagrangian_bound import LpArrays, beaten_by, beaten_from_gains, gains_from_duals
+from pricing.optimizer.lagrangian_bound import LpArrays, beaten_by, beaten_from_gains, gains_from_duals, joining
 from pricing.optimizer.lp_arrays import lp_from_coo
 from pricing.optimizer.milp import OfferMilp
 
@@ -38,8 +38,6 @@ FIRST_COLUMNS_PER_BUNDLE = 12
 # (:func:`drop_by_pricing`): with the held columns inside it, HiGHS took 22 s over the 37,808
 # unpruned shipped candidates.
 PRICED_POOL = 2_000
-# A held candidate joins the LP when its offer would raise the bound by more than this share.
-_JOIN = 1e-9
 
 
 @dataclass(frozen=True)
@@ -82,14 +80,6 @@ class Reduced:
         return dataclasses.replace(solved, chosen=[int(self.kept[c]) for c in solved.chosen])
 
 
-def _solved_relaxation(milp: OfferMilp, deadline: float):
-    """``milp``'s LP relaxation run until ``deadline`` (a ``time.perf_counter()`` value)."""
-    highs = milp.model.to_highs(integer=False)
-    highs.setOptionValue("time_limit", max(min(deadline - time.perf_counter(), 1e9), 1e-3))
-    highs.run()
-    return highs
-
-
 def drop_before_tightening(pool: Pool, incumbent: list[int] | None,
                            deadline: float) -> tuple[Reduced, OuterCuts | None]:
     """The pool less what a few rounds of cuts on the rules' bounds (or the plain relaxation,
@@ -102,7 +92,7 @@ def drop_before_tightening(pool: Pool, incumbent: list[int] | None,
     small = work.pool
     probe = small.milp(with_draws=False)
     if not small.cut_rounds:
-        return work.without_beaten(probe, _solved_relaxation(probe, deadline))[0], None
+        return work.without_beaten(probe, probe.solved_relaxation(deadline))[0], None
     cuts = separate_conic_cuts(probe, rounds=min(EARLY_CUT_ROUNDS, small.cut_rounds), deadline=deadline,
                                active=_first_columns(small, work.incumbent))
     work, keep = work.without_beaten(probe, cuts.final_lp)
@@ -147,12 +137,11 @@ def drop_by_pricing(work: Reduced, deadline: float) -> Reduced:
         if gains is None:
             return work
         total, gain = gains
-        joining = np.flatnonzero(~active & (gain > _JOIN * max(1.0, abs(total))))
-        if not len(joining):
+        more = joining(~active, total, gain)
+        if not len(more):
             bounded = dataclasses.replace(work, bound=total * full.objective_scale)
             return bounded.without(beaten_from_gains(total, gain, work.level(full)))[0]
-        # The most promising first, as many as are in already (at least 50) per LP.
-        active[joining[np.argsort(-gain[joining])][:max(50, int(active.sum()))]] = True
+        active[more] = True
 
 
 def _first_columns(pool: Pool, incumbent: list[int]) -> np.ndarray:
@@ -169,7 +158,7 @@ def drop_after_cuts(work: Reduced, milp: OfferMilp, cuts: OuterCuts | None,
                     deadline: float) -> tuple[Reduced, OfferMilp, OuterCuts | None]:
     """Drop what the root LP (the last cut round's, or the tightened relaxation without cuts)
     proves beaten, and rebuild the program over the rest with the same bounds and cuts."""
-    lp = cuts.final_lp if cuts is not None else _solved_relaxation(milp, deadline)
+    lp = cuts.final_lp if cuts is not None else milp.solved_relaxation(deadline)
     smaller, keep = work.without_beaten(milp, lp)
     if keep is None:
         return work, milp, cuts

@@ -35,14 +35,12 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from pricing.optimizer.lagrangian_bound import offered_gains
+from pricing.optimizer.lagrangian_bound import joining, offered_gains
 
 __all__ = ["OuterCuts", "separate_conic_cuts"]
 
 # A relation is cut when its scaled violation (in units of z) exceeds this.
 _VIOLATION = 1e-6
-# A held candidate joins the LP when its offer would raise the bound by more than this share.
-_JOIN = 1e-9
 
 
 @dataclass
@@ -237,13 +235,11 @@ class _CutLp:
                 self.held[:] = False
                 continue
             bound, gain = gains
-            joining = np.flatnonzero(self.held & (gain > _JOIN * max(1.0, abs(bound))))
-            if not len(joining):
+            more = joining(self.held, bound, gain)
+            if not len(more):
                 break
-            # The most promising first, as many as are in already (at least 50) per LP.
-            joining = joining[np.argsort(-gain[joining])][:max(50, int((~self.held).sum()))]
-            self._set_upper(joining, offered=True)
-            self.held[joining] = False
+            self._set_upper(more, offered=True)
+            self.held[more] = False
         self.cuts.root_bounds.append(bound * self.milp.objective_scale)
         return np.asarray(self.highs.getSolution().col_value)
 

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-__all__ = ["LpArrays", "offered_gains", "gains_from_duals", "offered_bounds", "beaten_by", "beaten_from_gains"]
+__all__ = ["LpArrays", "offered_gains", "gains_from_duals", "offered_bounds", "beaten_by", "beaten_from_gains",
+           "joining"]
 
 _LOCAL_BLOCKS = ("take_le_offer", "take_ge_floor")
 
@@ -148,3 +149,11 @@ def beaten_from_gains(total: float, gain: np.ndarray, level: float) -> np.ndarra
     """:func:`beaten_by` from a bound and its gains (:func:`gains_from_duals`)."""
     offered = total - np.maximum(gain, 0.0) + gain
     return offered < level - 1e-9 * max(1.0, abs(level))
+
+
+def joining(held: np.ndarray, total: float, gain: np.ndarray) -> np.ndarray:
+    """Column generation's next candidates: of those ``held`` out of the LP, the ones whose offer
+    would raise the bound ``total`` by more than 1e-9 of it, the most promising first and as many
+    as are in the LP already (at least 50); empty when the LP's bound is the full one."""
+    rising = np.flatnonzero(held & (gain > 1e-9 * max(1.0, abs(total))))
+    return rising[np.argsort(-gain[rising])][:max(50, int((~held).sum()))]

@@ -328,12 +328,18 @@ class OfferMilp(GoalRuleRows):
                 high[s] = min(high[s], 1.0 - attach + slack)
         return low, np.maximum(high, low)
 
-    def relaxation_bound(self, deadline: float = float("inf")) -> float | None:
-        """The LP relaxation's bound (objective units per buyer), or ``None`` if it has none
-        (or the LP was not solved by ``deadline``, a ``time.perf_counter()`` value)."""
+    def solved_relaxation(self, deadline: float = float("inf")) -> highspy.Highs:
+        """The LP relaxation, run until ``deadline`` (a ``time.perf_counter()`` value); read its
+        model status before its answer."""
         highs = self._relaxation()
         highs.setOptionValue("time_limit", max(min(deadline - time.perf_counter(), 1e9), 1e-3))
         highs.run()
+        return highs
+
+    def relaxation_bound(self, deadline: float = float("inf")) -> float | None:
+        """The LP relaxation's bound (objective units per buyer), or ``None`` if it has none
+        (or the LP was not solved by ``deadline``, a ``time.perf_counter()`` value)."""
+        highs = self.solved_relaxation(deadline)
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         return highs.getInfo().objective_function_value * self.objective_scale
