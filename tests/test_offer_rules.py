@@ -14,7 +14,7 @@ from pricing.domain.settings import DEFAULT_CONFIG
 
 from goal_enumeration import enumerate_offers, keeps_rules, offer_key
 from pricing.domain.settings import Settings
-from pricing.optimizer.offer_rules import offer_rules_of
+from pricing.optimizer.offer_rules import _shared_cliques, offer_rules_of
 from pricing.optimizer.optimize import GoalsOutOfReach, InfeasibleTarget, optimize
 from test_bruteforce import make_instance
 
@@ -86,6 +86,24 @@ def test_clique_rows_state_exactly_the_pairwise_rules(seed: int) -> None:
     for row in rules.per_sku_rows:
         sku = set.intersection(*(set(sets[c][sets[c] >= 0]) for c in row))
         assert sku, "a SKU-use row whose members hold no common SKU"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_clique_rows_do_not_depend_on_how_skus_are_numbered(seed: int) -> None:
+    """SKU numbers too large for one integer key per set (the rows then go through
+    ``np.unique(axis=0)``) give the same rows as small ones."""
+    rng = np.random.default_rng(seed)
+    n, width = int(rng.integers(2, 60)), 4
+    sets = np.full((n, width), -1)
+    for c in range(n):
+        size = int(rng.integers(1, width + 1))
+        sets[c, :size] = np.sort(rng.choice(7, size, replace=False))
+    renumber = np.sort(rng.choice(2**40, 7, replace=False))
+    wide = np.where(sets >= 0, renumber[np.maximum(sets, 0)], -1)
+    for size in range(1, width + 1):
+        small = sorted(tuple(row) for row in _shared_cliques(sets, size))
+        large = sorted(tuple(row) for row in _shared_cliques(wide, size))
+        assert small == large
 
 
 def test_settings_flags_and_toml_keys_round_trip(tmp_path) -> None:

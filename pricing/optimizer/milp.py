@@ -28,7 +28,7 @@ from models import mnl
 from pricing.optimizer.conic_cuts import OuterCuts
 from pricing.optimizer.goals import Goal
 from pricing.optimizer.highs import run_mip
-from pricing.optimizer.lp_arrays import INF, LinearModel, RowBlock, rows_from_dense, rows_from_lists
+from pricing.optimizer.lp_arrays import INF, LinearModel, RowBlock, rows_from_dense, rows_from_lists, rows_of_sums
 from pricing.optimizer.milp_goals import GoalRuleRows
 from pricing.optimizer.offer_rules import OfferRules
 from pricing.optimizer.segment_bounds import per_set_max
@@ -175,21 +175,29 @@ class OfferMilp(GoalRuleRows):
 
     def _add_one_price_rows(self) -> None:
         """At most one price per SKU set, in the offer and in each segment's shares."""
-        sets, set_index, counts = np.unique(self.set_id, return_inverse=True, return_counts=True)
-        groups = [np.flatnonzero(set_index == g) for g in np.flatnonzero(counts > 1)]
+        groups = [g for g in _groups(self.set_id) if len(g) > 1]
         if not groups:
             return
-        self.model.add(rows_from_lists("one_price_per_set", [(self.z[m], np.ones(len(m))) for m in groups], -INF, 1.0))
+        self.model.add(rows_of_sums("one_price_per_set", [self.z[m] for m in groups], -INF, 1.0))
         # The same rule in each segment's shares: sum_{c in g} t_cs = x0_s * (prices of g
         # offered) <= x0_s. With one segment this makes the relaxation the sales-based LP of
         # Gallego, Ratliff & Shebalov (2015), exact for one price per product.
+        self._add_share_rows("one_price_per_set_share", groups, 1.0)
+
+    def _add_share_rows(self, name: str, groups: list[np.ndarray], bound: float) -> None:
+        """For each group ``g`` (candidate positions) whose offers sum to at most ``bound``, the
+        same in every segment's takes: ``sum_{c in g} t_cs <= bound x0_s``, written with
+        ``x0_s = 1 - sigma_s alpha_s``. Valid for every offer (``t_cs = x0_s z_c``) and tighter
+        than the ``z`` row in the relaxation, as the one-price rows showed."""
+        if not groups:
+            return
         members = np.concatenate(groups)
         ends = np.cumsum([len(m) for m in groups])
         index = [np.insert(self.t[members, s], ends, self.alpha[s]) for s in range(len(self.alpha))]
-        value = [np.insert(np.ones(len(members)), ends, self.sigma[s]) for s in range(len(self.alpha))]
+        value = [np.insert(np.ones(len(members)), ends, bound * self.sigma[s]) for s in range(len(self.alpha))]
         starts = np.concatenate([[0], np.cumsum(np.tile(np.diff(np.concatenate([[0], ends])) + 1, len(self.alpha)))])
         n_rows = len(groups) * len(self.alpha)
-        self.model.add(RowBlock("one_price_per_set_share", np.full(n_rows, -INF), np.ones(n_rows), starts,
+        self.model.add(RowBlock(name, np.full(n_rows, -INF), np.full(n_rows, float(bound)), starts,
                                 np.concatenate(index), np.concatenate(value)))
 
     def _add_target_and_pin_rows(self) -> None:
@@ -200,7 +208,7 @@ class OfferMilp(GoalRuleRows):
         pins = [np.flatnonzero((self.pin_mask >> bit) & 1) for bit in range(self.all_pins.bit_length())
                 if (self.all_pins >> bit) & 1]
         if pins:
-            self.model.add(rows_from_lists("pinned", [(self.z[h], np.ones(len(h))) for h in pins], 1.0, INF))
+            self.model.add(rows_of_sums("pinned", [self.z[h] for h in pins], 1.0, INF))
 
     def add_outer_approximation_cuts(self, cuts: OuterCuts) -> None:
         """Add the odds ``omega_s`` and the tangent cuts of ``cuts`` (``conic_cuts`` module).
@@ -379,3 +387,11 @@ class OfferMilp(GoalRuleRows):
             dual = run.dual_bound * unit * self.objective_scale
             bound = dual if np.isfinite(dual) else None
         return MilpResult(chosen, run.status, objective, bound, elapsed, run.nodes)
+
+
+def _groups(labels: np.ndarray) -> list[np.ndarray]:
+    """Positions of each distinct label, ascending, by label (one sort, not a scan per label:
+    37,808 candidates in 4,729 sets took 0.13 s by scans)."""
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    return np.split(order, cuts) if len(order) else []

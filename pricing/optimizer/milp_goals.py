@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from pricing.optimizer.goals import Goal
-from pricing.optimizer.lp_arrays import INF, LinearModel, RowBlock, rows_from_dense, rows_from_lists
+from pricing.optimizer.lp_arrays import INF, LinearModel, RowBlock, rows_from_dense, rows_of_sums
 from pricing.optimizer.offer_rules import OfferRules
 from pricing.optimizer.segment_bounds import per_set_max
 
@@ -51,8 +51,7 @@ class GoalRuleRows:
                   ("shared_skus", rules.shared_rows, 1), ("price_gap", rules.price_rows, 1))
         for label, rows, bound in groups:
             if rows:
-                self.model.add(rows_from_lists(label, [(self.z[np.asarray(m)], np.ones(len(m))) for m in rows],
-                                               -INF, float(bound)))
+                self.model.add(rows_of_sums(label, [self.z[np.asarray(m)] for m in rows], -INF, float(bound)))
 
     def _add_draw_rows(self) -> None:
         """One copy of the segments per coefficient draw ``d`` with its own no-bundle shares

@@ -15,16 +15,15 @@ from typing import Any
 import numpy as np
 
 from models import mnl
-from pricing.optimizer.bound_fixing import PRICED_POOL, Reduced, drop_after_cuts, drop_before_tightening
 from pricing.optimizer.budget import solve_deadline
 from pricing.optimizer.candidates import Candidates
-from pricing.optimizer.conic_cuts import OuterCuts, separate_conic_cuts
 from pricing.optimizer.goals import GoalSet
 from pricing.optimizer.incumbent import lagrangian_search, local_search
 from pricing.optimizer.milp import OfferMilp
 from pricing.optimizer.offer_rules import OfferRules
 from pricing.optimizer.ordering import dominance_pairs
 from pricing.optimizer.pruning import dominated
+from pricing.optimizer.root_reduction import priced_start, reduce_at_root
 from pricing.optimizer.segment_bounds import segment_margin_bounds
 from pricing.optimizer.status import SolveStatus
 
@@ -33,12 +32,6 @@ __all__ = ["Pool", "Solved", "reduce_candidates", "solve_pool", "CUT_ROUNDS"]
 # Rounds of conic tangent cuts at the root (docs/formulation.md section 3). Each round is one
 # warm-started LP; they stop early once the bound stops moving.
 CUT_ROUNDS = 8
-# Which no-bundle bounds are tightened against the incumbent (``OfferMilp.tightened_bounds``):
-# the lower one only. The take rows that bind when margin is maximised (``t <= x0 - L (1 - z)``)
-# use it; the upper one is already capped per candidate by ``1 / (1 + v)``. Measured in one run
-# (docs/benchmarks.md): both sides 28.7 s of CPU over the shipped, nine RS2 and the 60-SKU
-# instances, the lower side alone 22.6 s, with root bounds within 0.2% of each other.
-TIGHTEN_SIDES: tuple[str, ...] = ("low",)
 
 
 def reduce_candidates(cands: Candidates, shares: np.ndarray, max_bundles: int, objective: str, *, margin=None,
@@ -119,7 +112,7 @@ class Pool:
     ordering: bool = False  # add the dominance ordering rows (valid only where pruning's plain swap is)
     cut_rounds: int = CUT_ROUNDS
     # (candidates,) mask of where the incumbent searches first (``None``: everywhere); it only
-    # picks a start, so any subset is safe (under offer rules, the rule-free pruning's survivors).
+    # picks a start, so any subset is safe (in a priced pool, the best offered bounds: ``_priced``).
     search: np.ndarray | None = None
 
     @property
@@ -227,11 +220,12 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
     """Incumbent, bound tightening and conic cuts, then the MILP; the answer is the better of
     incumbent and solver, both evaluated exactly.
 
-    1. Swap searches give an incumbent (:meth:`Pool.incumbent`).
-    2. Two rounds of cuts at the root (over a large pool, first the plain relaxation priced
-       outside HiGHS); candidates whose offered bound (:mod:`bound_fixing`) is below the
-       incumbent leave the pool. When that leaves many, the incumbent is searched again over
-       all that is left.
+    1. Swap searches give an incumbent (:meth:`Pool.incumbent`); over a large pool, first the
+       plain relaxation is priced outside HiGHS and the search starts among the candidates with
+       the best bound when offered (``_priced``).
+    2. Candidates whose offered bound (:mod:`bound_fixing`) from that priced LP, then from two
+       rounds of cuts at the root, is below the incumbent leave the pool. When that leaves many,
+       the incumbent is searched again over all that is left.
     3. Each ``x0_s`` is bounded over the relaxation with ``objective >= incumbent``; the model is
        rebuilt with those bounds (tighter McCormick rows). If that relaxation is empty, nothing
        beats the incumbent and it is proven optimal.
@@ -245,23 +239,19 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
     settings = pool.settings
     deadline = solve_deadline(settings)
     clock = time.perf_counter()
+    pool, priced = priced_start(pool, deadline)
+    priced_seconds = time.perf_counter() - clock
+    clock = time.perf_counter()
     seconds: dict[str, float] = {}
     incumbent = pool.incumbent()
     seconds["incumbent_seconds"] = time.perf_counter() - clock
 
-    clock = time.perf_counter()
-    work, cuts = drop_before_tightening(pool, incumbent, deadline)
-    work = _wider_incumbent(work)
-    milp = _tightened(work.pool, work.incumbent, rounds, deadline)
+    clock = time.perf_counter() - priced_seconds  # the tightening's time includes the pricing
+    work, milp, cuts, root = reduce_at_root(pool, incumbent, priced, rounds, deadline)
+    seconds["tightening_seconds"] = time.perf_counter() - clock
     if milp is None:  # the relaxation cannot beat the incumbent: it is optimal
         best = work.pool.value(work.incumbent)
-        seconds["tightening_seconds"] = time.perf_counter() - clock
         return work.whole(Solved(work.incumbent, SolveStatus.OPTIMAL, best, best, 0, best, seconds))
-    milp, cuts = _cut(work.pool, milp, cuts, pool.cut_rounds, deadline)
-    root = cuts.root_bounds[-1] if cuts is not None and cuts.root_bounds else None
-    if work.incumbent is not None and len(work.pool.margin):
-        work, milp, cuts = drop_after_cuts(work, milp, cuts, deadline)
-    seconds["tightening_seconds"] = time.perf_counter() - clock
     if root is None and len(work.pool.margin):
         root = milp.relaxation_bound(deadline)
     seconds["root_bound"] = float("nan") if root is None else root
@@ -287,20 +277,6 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
     return work.whole(_settle(work.pool, result, work.incumbent, seconds))
 
 
-def _wider_incumbent(work: Reduced) -> Reduced:
-    """``work`` with the incumbent of a search over all it holds, when that is better and the
-    first search looked only at ``pool.search``: worth it when the bound left many candidates
-    (over ``PRICED_POOL``), the sign that the first incumbent is far below what the LP allows
-    (under ``max_bundles_per_sku = 2`` it found 26.6 CNY a buyer where a search over every
-    candidate finds 41)."""
-    if work.incumbent is None or work.pool.search is None or len(work.kept) <= PRICED_POOL:
-        return work
-    wide = dataclasses.replace(work.pool, search=None).incumbent()
-    if wide is None or work.pool.value(wide) <= work.pool.value(work.incumbent):
-        return work
-    return dataclasses.replace(work, incumbent=wide)
-
-
 def _separable_bound(pool: Pool) -> float:
     """An upper bound on the objective of every offer of ``pool`` that needs no LP: each
     segment's best over at most K bundles on its own (``segment_margin_bounds``), weighted by its
@@ -310,41 +286,6 @@ def _separable_bound(pool: Pool) -> float:
     n_sets = int(pool.set_id.max()) + 1
     per_segment = segment_margin_bounds(pool.attraction, pool.weight, pool.set_id, n_sets, pool.settings.max_bundles)
     return float(pool.shares @ per_segment)
-
-
-def _tightened(pool: Pool, incumbent: list[int] | None, rounds: int, deadline: float) -> OfferMilp | None:
-    """The model rebuilt with ``x0`` bounds tightened against the incumbent (``rounds`` times, none
-    started after ``deadline``); ``None`` when no point of the relaxation beats the incumbent.
-
-    The bounds come from the program without its draw copies: a relaxation of the full one, so
-    they hold for every offer of it, and with 3 draws' rows the LPs were about 4 times larger
-    for nearly the same bounds. Cutting before tightening as well gave a slightly better root
-    for about 20% more time on the shipped and RS2 instances (docs/formulation.md), so the cuts
-    come after."""
-    milp = pool.milp()
-    if incumbent is None or not len(pool.margin):
-        return milp
-    probe = milp if pool.draws is None else pool.milp(with_draws=False)
-    for _ in range(rounds):
-        if time.perf_counter() > deadline:
-            break
-        bounds = probe.tightened_bounds(pool.value(incumbent), deadline, TIGHTEN_SIDES)
-        if bounds is None:
-            return None
-        milp = pool.milp(bounds)
-        probe = milp if pool.draws is None else pool.milp(bounds, with_draws=False)
-    return milp
-
-
-def _cut(pool: Pool, milp: OfferMilp, cuts: OuterCuts | None, cut_rounds: int,
-         deadline: float) -> tuple[OfferMilp, OuterCuts | None]:
-    """``milp`` with the cuts known so far plus up to ``cut_rounds`` new rounds of them (none
-    started after ``deadline``, a ``time.perf_counter()`` value)."""
-    if not cut_rounds or not len(pool.margin):
-        return milp, cuts
-    cuts = separate_conic_cuts(milp, rounds=cut_rounds, cuts=cuts, deadline=deadline)
-    milp.add_outer_approximation_cuts(cuts)
-    return milp, cuts
 
 
 def _settle(pool: Pool, result, incumbent: list[int] | None, seconds: dict[str, float]) -> Solved:

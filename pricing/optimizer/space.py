@@ -116,15 +116,6 @@ class Space:
         return reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin,
                                  may_replace=condition, deadline=solve_deadline(s))
 
-    def _search(self, objective: str, keep: np.ndarray, margin: np.ndarray | None) -> np.ndarray | None:
-        """Where the incumbent searches first under offer rules that can bind: the candidates
-        the rule-free pruning keeps (good bundles; any subset is safe for a start)."""
-        if pruning_is_safe(self.problem.settings.has_offer_rules):
-            return None
-        s = self.problem.settings
-        good = reduce_candidates(self.cands, self.problem.model.shares, s.max_bundles, objective, margin=margin)
-        return np.isin(keep, good)
-
     def pool(self, objective: str, keep: np.ndarray, *, margin: np.ndarray | None = None,
              goals: GoalSet | None = None, with_draws: bool = False, active_draws=None,
              time_limit: float | None = None) -> Pool:
@@ -146,8 +137,7 @@ class Space:
             settings = settings.replace(time_limit=time_limit)
         return Pool(c.attraction[keep], margin[keep], set_id, c.pin_mask[set_id], self.problem.model.shares,
                     settings, self.all_pins, objective, subset, rules, draws,
-                    ordering=self.ordering_rows and plain, cut_rounds=self.cut_rounds,
-                    search=self._search(objective, keep, None if margin is c.margin else margin))
+                    ordering=self.ordering_rows and plain, cut_rounds=self.cut_rounds)
 
     def solve(self, objective: str, *, margin: np.ndarray | None = None, goals: GoalSet | None = None,
               with_draws: bool = False, time_limit: float | None = None) -> tuple[np.ndarray, Solved]:

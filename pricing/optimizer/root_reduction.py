@@ -1,0 +1,139 @@
+"""The root of one solve: what the LP relaxation, tightened and cut, leaves of a pool.
+
+:func:`pool.solve_pool` runs these steps between the incumbent and the MILP: the plain relaxation
+priced over a large pool (and where the incumbent searches first), the drops of
+:mod:`bound_fixing`, the ``x0`` bounds tightened against the incumbent, the conic cuts, and the
+same again over what a drop left. Each step only removes offers worse than the incumbent, so the
+MILP over what is left answers for the whole pool (``docs/formulation.md`` section 3).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pricing.optimizer.bound_fixing import (PRICED_POOL, Priced, Reduced, best_alone, drop_after_cuts,
+                                            drop_before_tightening, price_relaxation)
+from pricing.optimizer.conic_cuts import OuterCuts, separate_conic_cuts
+from pricing.optimizer.milp import OfferMilp
+
+if TYPE_CHECKING:  # pool.py imports this module
+    from pricing.optimizer.pool import Pool
+
+__all__ = ["reduce_at_root", "priced_start", "TIGHTEN_SIDES", "PRICED_SEARCH"]
+
+# Which no-bundle bounds are tightened against the incumbent (``OfferMilp.tightened_bounds``):
+# the lower one only. The take rows that bind when margin is maximised (``t <= x0 - L (1 - z)``)
+# use it; the upper one is already capped per candidate by ``1 / (1 + v)``. Measured in one run
+# (docs/benchmarks.md): both sides 28.7 s of CPU over the shipped, nine RS2 and the 60-SKU
+# instances, the lower side alone 22.6 s, with root bounds within 0.2% of each other.
+TIGHTEN_SIDES: tuple[str, ...] = ("low",)
+# Candidates the incumbent searches first in a priced pool: those with the best bound when
+# offered (``Priced.best``). On the shipped data under offer rules (37,808 candidates) 100 to
+# 1,000 found the same incumbent under 3 / 2 / 0.05, and under ``max_bundles_per_sku = 2`` a
+# better one (43 to 44 CNY a buyer) than the rule-free pruning's survivors did (26.6).
+PRICED_SEARCH = 200
+# After the root LP drops candidates, the bounds are tightened, the cuts separated and the drop
+# run again over what is left, up to ``AGAIN_ROUNDS`` more times while a drop leaves at most
+# ``AGAIN_SHARE`` of the pool: under 3 / 2 / 0.05 on the shipped data the second pass took 70
+# candidates to 60 in 0.1 s and the MILP from 0.53 s to 0.31 s.
+AGAIN_ROUNDS = 1
+AGAIN_SHARE = 0.8
+
+
+def reduce_at_root(pool: Pool, incumbent: list[int] | None, priced: Priced | None, rounds: int,
+                   deadline: float) -> tuple[Reduced, OfferMilp | None, OuterCuts | None, float | None]:
+    """Steps 2 to 4 of :func:`pool.solve_pool`: what is left of ``pool``, the program over it with
+    tightened bounds and cuts (``None`` when nothing beats the incumbent) and the root bound."""
+    work, cuts = drop_before_tightening(pool, incumbent, deadline, priced)
+    work = _wider_incumbent(work)
+    milp = _tightened(work.pool, work.incumbent, rounds, deadline)
+    if milp is None:
+        return work, None, cuts, None
+    milp, cuts = _cut(work.pool, milp, cuts, pool.cut_rounds, deadline)
+    root = cuts.root_bounds[-1] if cuts is not None and cuts.root_bounds else None
+    if work.incumbent is None or not len(work.pool.margin):
+        return work, milp, cuts, root
+    before = len(work.pool.margin)
+    work, milp, cuts = drop_after_cuts(work, milp, cuts, deadline)
+    for _ in range(AGAIN_ROUNDS):
+        if len(work.pool.margin) > AGAIN_SHARE * before or work.pool.draws is not None or cuts is None \
+                or time.perf_counter() > deadline:
+            break
+        # Tighten again from the program with its cuts, over what is left (a program with draw
+        # copies is left as it is: its tightening runs without them, ``_tightened``).
+        bounds = milp.tightened_bounds(work.pool.value(work.incumbent), deadline, TIGHTEN_SIDES)
+        if bounds is None:
+            return work, None, cuts, root
+        milp = work.pool.milp(bounds)
+        cuts = separate_conic_cuts(milp, rounds=pool.cut_rounds, cuts=cuts.subset(np.arange(len(work.pool.margin))),
+                                   deadline=deadline)
+        milp.add_outer_approximation_cuts(cuts)
+        root = min(root, cuts.root_bounds[-1]) if root is not None and cuts.root_bounds else root
+        before = len(work.pool.margin)
+        work, milp, cuts = drop_after_cuts(work, milp, cuts, deadline)
+    return work, milp, cuts, root
+
+
+def priced_start(pool: Pool, deadline: float) -> tuple[Pool, Priced | None]:
+    """For a pool of over ``PRICED_POOL`` candidates (under offer rules, every candidate): the
+    plain relaxation priced over all of it (:func:`bound_fixing.price_relaxation`), and the pool
+    with the incumbent's first search set to the ``PRICED_SEARCH`` candidates with the best
+    offered bound (the best alone when the LP was not solved in time)."""
+    if len(pool.margin) <= PRICED_POOL or pool.search is not None:
+        return pool, None
+    priced = price_relaxation(pool, deadline)
+    search = best_alone(pool, PRICED_SEARCH) if priced is None else priced.best(PRICED_SEARCH)
+    return dataclasses.replace(pool, search=search), priced
+
+
+def _wider_incumbent(work: Reduced) -> Reduced:
+    """``work`` with the incumbent of a search over all it holds, when that is better and the
+    first search looked only at ``pool.search``: worth it when the bound left many candidates
+    (over ``PRICED_POOL``), the sign that the first incumbent is far below what the LP allows
+    (under ``max_bundles_per_sku = 2`` it found 26.6 CNY a buyer where a search over every
+    candidate finds 41)."""
+    if work.incumbent is None or work.pool.search is None or len(work.kept) <= PRICED_POOL:
+        return work
+    wide = dataclasses.replace(work.pool, search=None).incumbent()
+    if wide is None or work.pool.value(wide) <= work.pool.value(work.incumbent):
+        return work
+    return dataclasses.replace(work, incumbent=wide)
+
+
+def _tightened(pool: Pool, incumbent: list[int] | None, rounds: int, deadline: float) -> OfferMilp | None:
+    """The model rebuilt with ``x0`` bounds tightened against the incumbent (``rounds`` times, none
+    started after ``deadline``); ``None`` when no point of the relaxation beats the incumbent.
+
+    The bounds come from the program without its draw copies: a relaxation of the full one, so
+    they hold for every offer of it, and with 3 draws' rows the LPs were about 4 times larger
+    for nearly the same bounds. Cutting before tightening as well gave a slightly better root
+    for about 20% more time on the shipped and RS2 instances (docs/formulation.md), so the cuts
+    come after."""
+    milp = pool.milp()
+    if incumbent is None or not len(pool.margin):
+        return milp
+    probe = milp if pool.draws is None else pool.milp(with_draws=False)
+    for _ in range(rounds):
+        if time.perf_counter() > deadline:
+            break
+        bounds = probe.tightened_bounds(pool.value(incumbent), deadline, TIGHTEN_SIDES)
+        if bounds is None:
+            return None
+        milp = pool.milp(bounds)
+        probe = milp if pool.draws is None else pool.milp(bounds, with_draws=False)
+    return milp
+
+
+def _cut(pool: Pool, milp: OfferMilp, cuts: OuterCuts | None, cut_rounds: int,
+         deadline: float) -> tuple[OfferMilp, OuterCuts | None]:
+    """``milp`` with the cuts known so far plus up to ``cut_rounds`` new rounds of them (none
+    started after ``deadline``, a ``time.perf_counter()`` value)."""
+    if not cut_rounds or not len(pool.margin):
+        return milp, cuts
+    cuts = separate_conic_cuts(milp, rounds=cut_rounds, cuts=cuts, deadline=deadline)
+    milp.add_outer_approximation_cuts(cuts)
+    return milp, cuts
