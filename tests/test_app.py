@@ -189,10 +189,10 @@ def expected_metrics(result) -> dict[str, str]:
 
 # -- what the pricing manager had before sign-in, unchanged ---------------------------------------
 def test_whatif_page_shows_the_librarys_numbers(app, shared_data):
-    run(app, target=12.0, bundles=4, sensitivity=1.2, cost=5, floor=10.0, buyers=30000)
+    run(app, target=10.0, bundles=4, sensitivity=1.2, cost=5, floor=10.0, buyers=30000)
     whatif = app.session_state["good"].whatif
     assert (whatif.attach_rate, whatif.max_bundles, whatif.price_sensitivity, whatif.cost_change_pct,
-            whatif.min_margin, whatif.buyers) == pytest.approx((0.12, 4, 1.2, 5.0, 0.10, 30000.0))
+            whatif.min_margin, whatif.buyers) == pytest.approx((0.10, 4, 1.2, 5.0, 0.10, 30000.0))
     expected = library(shared_data, **{k: getattr(whatif, k) for k in ("attach_rate", "max_bundles",
                        "price_sensitivity", "cost_change_pct", "min_margin", "buyers")}).result
     assert shown(app) == expected_metrics(expected)

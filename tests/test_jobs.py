@@ -138,12 +138,13 @@ def test_failure_lines(error, line):
 
 def test_the_real_solve_on_a_worker_is_the_librarys_and_its_time_limit_starts_there(client, small):
     queue = SolveQueue(client)
-    first = queue.submit(small, SETTINGS, ASK.replace(max_bundles=4), owner="li")
+    four = ASK.replace(max_bundles=4, attach_rate=0.14)  # under the default offer rules 4 bundles reach 14.6%
+    first = queue.submit(small, SETTINGS, four, owner="li")
     second = queue.submit(small, SETTINGS, ASK.replace(attach_rate=0.12), time_limit=45, owner="wang")
     assert queue.status(second).state == "queued"
     until(lambda: first.over and second.over, 180)
     base = Problem.load(small, SETTINGS)
-    for job, ask in ((first, ASK.replace(max_bundles=4)), (second, ASK.replace(attach_rate=0.12))):
+    for job, ask in ((first, four), (second, ASK.replace(attach_rate=0.12))):
         expected = run_whatif(base, ask).result
         got = job.answer()
         assert got.proven_optimal and got.figures.margin == pytest.approx(expected.figures.margin, rel=1e-9)

@@ -88,6 +88,30 @@ def test_clique_rows_state_exactly_the_pairwise_rules(seed: int) -> None:
         assert sku, "a SKU-use row whose members hold no common SKU"
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_an_lp_answer_rounds_to_an_offer_that_keeps_every_rule(seed: int) -> None:
+    """``Pool.rounded`` (the incumbent's start from an LP answer) takes the largest ``z`` first
+    and never two prices of one set, more than K bundles, or a pair or SKU count a rule forbids."""
+    from pricing.optimizer.candidates import build_candidates
+    from pricing.optimizer.space import Space
+
+    rng = np.random.default_rng(seed)
+    inst, _, _ = make_instance(70_000 + seed)
+    problem = inst.problem.replace(settings=inst.problem.settings.replace(**_rules(rng)))
+    cands = build_candidates(problem.catalog, problem.model, problem.settings, problem.last_prices)
+    space = Space.of(problem, cands)
+    pool = space.pool("margin", space.keep("margin", goals=space.goals), goals=space.goals)
+    z = np.where(rng.random(len(pool.margin)) < 0.5, rng.random(len(pool.margin)), 0.0)
+    offer = list(pool.rounded(z))
+    assert len(offer) <= problem.settings.max_bundles
+    assert len(set(pool.set_id[offer].tolist())) == len(offer)
+    assert all(z[c] > 0 for c in offer)
+    if offer:
+        assert z[offer[0]] == z.max()
+    if pool.rules is not None:
+        assert pool.rules.allows(offer)
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_clique_rows_do_not_depend_on_how_skus_are_numbered(seed: int) -> None:
     """SKU numbers too large for one integer key per set (the rows then go through
@@ -111,7 +135,7 @@ def test_settings_flags_and_toml_keys_round_trip(tmp_path) -> None:
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")  # a settings file sets every key of the spec
     for key, value in (("max_bundles_per_sku", "2"), ("max_shared_skus", "1"), ("min_price_gap", "0.1"),
                        ("margin_rate_points", "3"), ("devices_per_buyer", "1.1"), ("target_confidence", "0.9")):
-        text = re.sub(rf"^# {key} = [^ ]+", f"{key} = {value}", text, flags=re.M)
+        text = re.sub(rf"^(# )?{key} = [^ ]+", f"{key} = {value}", text, flags=re.M)
     path.write_text(text)
     s = Settings.from_toml(path)
     assert (s.max_bundles_per_sku, s.max_shared_skus, s.min_price_gap) == (2, 1, 0.1)

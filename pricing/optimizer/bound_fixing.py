@@ -90,6 +90,7 @@ class Priced:
     total: float
     gain: np.ndarray
     scale: float
+    z: np.ndarray  # (candidates,) each offer column's value at the LP's optimum (0 when held out)
 
     @property
     def offered(self) -> np.ndarray:
@@ -114,6 +115,8 @@ def drop_before_tightening(pool: Pool, incumbent: list[int] | None, deadline: fl
         return work, None
     if priced is not None:
         work = drop_priced(work, priced)
+    elif len(pool.margin) > PRICED_POOL:
+        work = drop_by_pricing(work, deadline)
     small = work.pool
     probe = small.milp(with_draws=False)
     if not small.cut_rounds:
@@ -179,7 +182,10 @@ def price_relaxation(pool: Pool, deadline: float, incumbent: list[int] | None = 
         total, gain = gains
         more = joining(~active, total, gain)
         if not len(more):
-            return Priced(total, gain, full.objective_scale)
+            x = np.asarray(highs.getSolution().col_value)
+            z = np.zeros(n)
+            z[active] = x[new_col[np.asarray(full.z)[active]]]
+            return Priced(total, gain, full.objective_scale, z)
         active[more] = True
 
 

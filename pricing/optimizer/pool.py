@@ -114,6 +114,8 @@ class Pool:
     # (candidates,) mask of where the incumbent searches first (``None``: everywhere); it only
     # picks a start, so any subset is safe (in a priced pool, the best offered bounds: ``_priced``).
     search: np.ndarray | None = None
+    # An offer (positions) the swap search also starts from: the LP's rounded answer (``_priced``).
+    start: tuple[int, ...] | None = None
 
     @property
     def target(self) -> float:
@@ -167,7 +169,20 @@ class Pool:
             pins=self.pins[keep], goals=None if self.goals is None else self.goals.subset(keep),
             rules=None if self.rules is None else self.rules.subset(keep),
             draws=None if self.draws is None else self.draws[:, keep],
-            search=None if self.search is None else self.search[keep])
+            search=None if self.search is None else self.search[keep], start=_renumbered(self.start, keep))
+
+    def rounded(self, z: np.ndarray) -> tuple[int, ...]:
+        """An offer from LP values ``z`` (candidates,): the candidates with ``z > 0`` from the
+        largest, each taken when its SKU set is not in yet and the offer rules let it join, up
+        to ``max_bundles``."""
+        chosen: list[int] = []
+        for c in np.argsort(-z, kind="stable")[:int((z > 1e-9).sum())]:
+            if len(chosen) == self.settings.max_bundles:
+                break
+            if self.set_id[c] in self.set_id[chosen] or (self.rules is not None and not self.rules.compatible_with(chosen)[c]):
+                continue
+            chosen.append(int(c))
+        return tuple(chosen)
 
     def good(self, option) -> bool:
         """Every rule and goal kept, exactly (goals to a relative 1e-9 of their scale)."""
@@ -185,6 +200,23 @@ class Pool:
     def value(self, option) -> float:
         return _value(self.attraction[option], self.weight[option], self.shares)
 
+    def _search_args(self) -> tuple[tuple, dict]:
+        """Positional and keyword arguments of the swap searches over this pool."""
+        args = (self.attraction, self.weight, self.set_id, self.pins, self.shares, self.settings.max_bundles,
+                self.target, self.all_pins)
+        others = self.other_goals
+        extra = dict(compatible=None if self.rules is None else self.rules.compatible_with,
+                     goals=(np.stack([g.weight for g in others], axis=1), np.array([g.level for g in others]))
+                     if others else None)
+        return args, extra
+
+    def improved(self, start) -> list[int] | None:
+        """The swap search's improvement of the offer ``start`` (positions), or ``None`` when it
+        breaks a rule or goal."""
+        args, extra = self._search_args()
+        found = list(local_search(*args, start=list(start), **extra))
+        return found if found and self.good(found) else None
+
     def incumbent(self) -> list[int] | None:
         """The best feasible offer of the swap searches (plain, and with a price on attach rate
         bisected to the target), or ``None``; over ``search`` first, over all when that finds none."""
@@ -193,13 +225,10 @@ class Pool:
             found = dataclasses.replace(self.subset(where), search=None).incumbent()
             if found is not None:
                 return [int(where[c]) for c in found]
-        args = (self.attraction, self.weight, self.set_id, self.pins, self.shares, self.settings.max_bundles,
-                self.target, self.all_pins)
-        others = self.other_goals
-        extra = dict(compatible=None if self.rules is None else self.rules.compatible_with,
-                     goals=(np.stack([g.weight for g in others], axis=1), np.array([g.level for g in others]))
-                     if others else None)
+        args, extra = self._search_args()
         options = [local_search(*args, **extra)]
+        if self.start:
+            options.append(local_search(*args, start=list(self.start), **extra))
         if self.target > 0:
             options += lagrangian_search(*args, **extra)
         feasible = [list(o) for o in options if self.good(o)]
@@ -214,6 +243,14 @@ class Pool:
                               (extra["goals"][0], extra["goals"][1] + (factor - 1.0) * np.abs(extra["goals"][1])))
                 feasible = [list(o) for o in lagrangian_search(*higher, **bumped) if self.good(o)]
         return max(feasible, key=self.value) if feasible else None
+
+
+def _renumbered(offer: tuple[int, ...] | None, keep: np.ndarray) -> tuple[int, ...] | None:
+    """``offer`` (positions) in the numbering of the subset ``keep``, less what ``keep`` leaves out."""
+    if offer is None:
+        return None
+    where = {int(k): i for i, k in enumerate(keep)}
+    return tuple(where[c] for c in offer if c in where)
 
 
 def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
