@@ -71,11 +71,11 @@ def _manager_runs_and_saves(page, expect, data: Path) -> None:
     expect(page.get_by_text("Proven optimal within a relative gap")).to_be_visible(timeout=90_000)
     bundles = page.get_by_test_id("stSlider").filter(has_text="Bundles offered").get_by_role("slider")
     bundles.focus()
-    bundles.press("ArrowLeft")  # 5 -> 4
-    expect(bundles).to_have_value("4")
+    bundles.press("ArrowRight")  # 5 -> 6 (under the default offer rules 4 bundles miss this catalog's target)
+    expect(bundles).to_have_value("6")
     page.get_by_role("button", name="Run").click()
     base = Problem.load(data, Settings.from_toml())
-    expected = run_whatif(base, WhatIf.from_settings(base.settings).replace(max_bundles=4)).result
+    expected = run_whatif(base, WhatIf.from_settings(base.settings).replace(max_bundles=6)).result
     # While a rerun draws, Streamlit may still show the last answer's (stale) metric beside the new
     # one: wait for the one holding the expected figure.
     margin = page.get_by_test_id("stMetric").filter(has_text="Expected IoT margin")
@@ -83,11 +83,10 @@ def _manager_runs_and_saves(page, expect, data: Path) -> None:
     expect(margin).to_have_count(1, timeout=30_000)
     expect(page.get_by_text("Proven optimal within a relative gap")).to_be_visible()
     expect(page.get_by_text("Why each bundle is there")).to_be_visible()
-    assert page.locator("li", has_text="B4").count() >= 1
-    expect(page.locator("li", has_text="B5")).to_have_count(0, timeout=30_000)  # waits out the old result
-    page.get_by_label("Save these settings and this result as a scenario named").fill("December, 4 bundles")
+    expect(page.locator("li", has_text="B6")).to_have_count(1, timeout=30_000)  # the old result had five
+    page.get_by_label("Save these settings and this result as a scenario named").fill("December, 6 bundles")
     page.get_by_role("button", name="Save scenario").click()
-    expect(page.get_by_text("Saved scenario 'December, 4 bundles' as li.lei")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Saved scenario 'December, 6 bundles' as li.lei")).to_be_visible(timeout=30_000)
     _shot(page, "app_whatif.png")
 
 
@@ -100,7 +99,7 @@ def _finance_approves(page, expect) -> None:
     page.get_by_label("Why (required)").fill("Margins hold; B1 within the stability band.")
     page.get_by_role("button", name="Approve").click()
     expect(page.get_by_text("is now the last approved sheet")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("Last approved: December, 4 bundles by wang.fang (finance)")).to_be_visible()
+    expect(page.get_by_text("Last approved: December, 6 bundles by wang.fang (finance)")).to_be_visible()
     _shot(page, "app_approved.png")
     page.get_by_role("link", name="Price sheets").click()
     expect(page.get_by_text("approved by wang.fang (finance)")).to_be_visible(timeout=30_000)
@@ -154,7 +153,7 @@ def test_manager_saves_and_finance_approves_in_chromium(tmp_path):
             proc.wait()
         log.close()
     scenarios = ScenarioStore(store)
-    saved = scenarios.load("December, 4 bundles")
+    saved = scenarios.load("December, 6 bundles")
     assert saved.saved_by == MANAGER
     assert [(d.decision, d.actor, d.saved_by) for d in scenarios.history()] == [("approved", FINANCE, MANAGER)]
     assert (data / "last_sheet.csv").read_text() == saved.sheet_csv

@@ -202,9 +202,10 @@ def format_summary(result: OptimizationResult, headline: dict[str, Any] | None =
         lines.append(f"Warning: {warning}")
     d = result.diagnostics
     lines.append("")
+    pruned = ("no pruning under offer rules" if result.problem.settings.has_offer_rules
+              else f"{d.get('candidates_after_pruning', 0):,} after safe pruning")
     lines.append(
-        f"{d.get('candidates', 0):,} candidates ({d.get('sku_sets', 0):,} SKU sets), "
-        f"{d.get('candidates_after_pruning', 0):,} after safe pruning, "
+        f"{d.get('candidates', 0):,} candidates ({d.get('sku_sets', 0):,} SKU sets), {pruned}, "
         f"{d.get('candidates_after_bound', d.get('candidates_after_pruning', 0)):,} after the LP bound; "
         f"solved in {d.get('total_seconds', 0):.2f} s"
     )

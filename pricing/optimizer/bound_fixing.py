@@ -76,6 +76,20 @@ class Reduced:
         return Reduced(self.pool.subset(keep), self.kept[keep], [int(renumber[c]) for c in self.incumbent],
                        self.bound), keep
 
+    def with_rounded(self, milp: OfferMilp, highs) -> "Reduced":
+        """This pool with the answer of ``highs`` (an LP built from ``milp``'s model, solved;
+        ``None`` when it was not) rounded (``Pool.rounded``) and improved by the swap search as
+        its incumbent, when that keeps every rule and goal and is worth more. A better incumbent
+        lies inside bounds tightened against a worse one, and makes the next drop and the MILP's
+        pruning stronger (``docs/formulation.md`` section 3, "Incumbent")."""
+        if self.incumbent is None or highs is None or highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return self
+        x = np.asarray(highs.getSolution().col_value)
+        found = self.pool.improved(self.pool.rounded(x[np.asarray(milp.z)]))
+        if found is None or self.pool.value(found) <= self.pool.value(self.incumbent):
+            return self
+        return dataclasses.replace(self, incumbent=found)
+
     def whole(self, solved: Solved) -> Solved:
         """``solved`` with its offer in the whole pool's positions."""
         return dataclasses.replace(solved, chosen=[int(self.kept[c]) for c in solved.chosen])
@@ -123,7 +137,7 @@ def drop_before_tightening(pool: Pool, incumbent: list[int] | None, deadline: fl
         return work.without_beaten(probe, probe.solved_relaxation(deadline))[0], None
     cuts = separate_conic_cuts(probe, rounds=min(EARLY_CUT_ROUNDS, small.cut_rounds), deadline=deadline,
                                active=_first_columns(small, work.incumbent))
-    work, keep = work.without_beaten(probe, cuts.final_lp)
+    work, keep = work.with_rounded(probe, cuts.final_lp).without_beaten(probe, cuts.final_lp)
     return work, cuts.subset(np.arange(len(small.margin)) if keep is None else keep)
 
 
