@@ -14,6 +14,7 @@ margin, the candidates left for the MILP and the time. Figures go to ``docs/benc
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -36,7 +37,8 @@ def _rules(text: str) -> dict:
 
 def run_one(text: str, solve: bool, time_limit: float) -> None:
     base = Problem.load()
-    problem = base.replace(settings=base.settings.replace(time_limit=time_limit, **_rules(text)))
+    # dataclasses.replace, not Settings.replace: ``None`` turns a rule off (the defaults set them).
+    problem = base.replace(settings=dataclasses.replace(base.settings, **_rules(text)).replace(time_limit=time_limit))
     cands = build_candidates(problem.catalog, problem.model, problem.settings, problem.last_prices)
     space = Space.of(problem, cands)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -54,7 +56,8 @@ def run_one(text: str, solve: bool, time_limit: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rules", default="2/1/0.05,3/2/0.05,-/-/0.05,2/-/-,-/1/-,3/2/-")
+    parser.add_argument("--rules", default="-/-/-,3/2/0.05,4/-/-,-/-/0.05,-/2/-,4/-/0.05,3/2/-,3/-/0.05,3/-/-,"
+                                              "-/2/0.05,2/-/-,-/1/-,2/1/0.05")
     parser.add_argument("--solve", action="store_true")
     parser.add_argument("--time-limit", type=float, default=60.0)
     args = parser.parse_args()

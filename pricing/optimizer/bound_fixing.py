@@ -1,8 +1,10 @@
 """Drop the candidates no offer as good as the incumbent can hold, before the MILP sees them.
 
-The bound is :mod:`lagrangian_bound`'s, read from two LPs the solve runs anyway: the first cut
-rounds over the rules' bounds (before the tightening, so that its LPs are smaller) and the last
-cut round over the tightened bounds (so that the MILP is). A dropped candidate is in no offer
+The bound is :mod:`lagrangian_bound`'s, read from LPs the solve runs anyway: over a large pool (or
+under offer rules) the plain relaxation priced outside HiGHS, then the first cut rounds over the
+rules' bounds (before the tightening, so that its LPs are smaller) and the last cut round over the
+tightened bounds (so that the MILP is). Each of those LPs' answers, rounded, may also give a better
+incumbent (:meth:`Reduced.with_rounded`). A dropped candidate is in no offer
 worth the incumbent's value, so the optimum, its bound and its proof over what is left hold for
 the whole pool. ``docs/formulation.md`` section 3 ("Candidates the root LP rules out") has the
 argument and the counts.
@@ -26,8 +28,8 @@ from pricing.optimizer.milp import OfferMilp
 if TYPE_CHECKING:  # pool.py imports this module
     from pricing.optimizer.pool import Pool, Solved
 
-__all__ = ["Reduced", "Priced", "price_relaxation", "best_alone", "drop_before_tightening", "drop_by_pricing", "drop_after_cuts",
-           "EARLY_CUT_ROUNDS", "PRICED_POOL"]
+__all__ = ["Reduced", "Priced", "price_relaxation", "best_alone", "drop_before_tightening", "drop_by_pricing",
+           "drop_after_cuts", "EARLY_CUT_ROUNDS", "PRICED_POOL"]
 
 # Cut rounds on the rules' bounds before the tightening: they make the bound strong enough to
 # drop most candidates before the tightening LPs run (docs/benchmarks.md has the counts).
@@ -35,9 +37,9 @@ EARLY_CUT_ROUNDS = 2
 # Candidates per bundle the first LP starts from; the others join as their duals ask
 # (conic_cuts, column generation).
 FIRST_COLUMNS_PER_BUNDLE = 12
-# Pools above this many candidates first get a plain-LP drop priced outside HiGHS
-# (:func:`drop_by_pricing`): with the held columns inside it, HiGHS took 22 s over the 37,808
-# unpruned shipped candidates.
+# Pools above this many candidates (and every pool under offer rules) first get a plain-LP drop
+# priced outside HiGHS (:func:`price_relaxation`): with the held columns inside it, HiGHS took 22 s
+# over the 37,808 unpruned shipped candidates.
 PRICED_POOL = 2_000
 
 

@@ -94,6 +94,10 @@ def _scale(goal) -> float:
     return max(float(np.abs(goal.weight).max(initial=0.0)), abs(goal.level), 1e-12)
 
 
+# Factors the searches raise the target (and goals) by, in turn, until an offer holds in every draw.
+_BUMPS = (1.03, 1.07, 1.15, 1.3, 1.5, 2.0)
+
+
 @dataclass(frozen=True)
 class Pool:
     """The pruned candidates of one solve and how an offer of them is judged, exactly."""
@@ -112,9 +116,10 @@ class Pool:
     ordering: bool = False  # add the dominance ordering rows (valid only where pruning's plain swap is)
     cut_rounds: int = CUT_ROUNDS
     # (candidates,) mask of where the incumbent searches first (``None``: everywhere); it only
-    # picks a start, so any subset is safe (in a priced pool, the best offered bounds: ``_priced``).
+    # picks a start, so any subset is safe (in a priced pool, the best offered bounds:
+    # ``root_reduction.priced_start``).
     search: np.ndarray | None = None
-    # An offer (positions) the swap search also starts from: the LP's rounded answer (``_priced``).
+    # An offer (positions) the swap search also starts from: the LP's rounded answer.
     start: tuple[int, ...] | None = None
 
     @property
@@ -179,7 +184,8 @@ class Pool:
         for c in np.argsort(-z, kind="stable")[:int((z > 1e-9).sum())]:
             if len(chosen) == self.settings.max_bundles:
                 break
-            if self.set_id[c] in self.set_id[chosen] or (self.rules is not None and not self.rules.compatible_with(chosen)[c]):
+            taken = self.set_id[c] in self.set_id[chosen]
+            if taken or (self.rules is not None and not self.rules.compatible_with(chosen)[c]):
                 continue
             chosen.append(int(c))
         return tuple(chosen)
@@ -210,11 +216,25 @@ class Pool:
                      if others else None)
         return args, extra
 
+    def _bumped(self, args: tuple, extra: dict, factor: float) -> tuple[tuple, dict]:
+        """The searches' arguments with the target (and goals) raised by ``factor``: the searches
+        see the model's coefficients only, and ask for more to meet every draw too."""
+        higher = (*args[:6], min(self.target * factor, 0.999), self.all_pins)
+        goals = extra["goals"]
+        return higher, dict(extra, goals=None if goals is None else
+                            (goals[0], goals[1] + (factor - 1.0) * np.abs(goals[1])))
+
     def improved(self, start) -> list[int] | None:
         """The swap search's improvement of the offer ``start`` (positions), or ``None`` when it
-        breaks a rule or goal."""
+        breaks a rule or goal; with draws, asking for a higher target until it holds in each."""
         args, extra = self._search_args()
         found = list(local_search(*args, start=list(start), **extra))
+        factors = _BUMPS if self.draws is not None and self.target > 0 else ()
+        for factor in factors:
+            if found and self.good(found):
+                break
+            higher, bumped = self._bumped(args, extra, factor)
+            found = list(local_search(*higher, start=list(start), **bumped))
         return found if found and self.good(found) else None
 
     def incumbent(self) -> list[int] | None:
@@ -235,12 +255,10 @@ class Pool:
         if self.draws is not None and self.target > 0:
             # The searches see the model's coefficients only: ask them for a higher target (and
             # goals) until what they find holds in every draw too.
-            for factor in (1.03, 1.07, 1.15, 1.3, 1.5, 2.0):
+            for factor in _BUMPS:
                 if feasible:
                     break
-                higher = (*args[:6], min(self.target * factor, 0.999), self.all_pins)
-                bumped = dict(extra, goals=None if extra["goals"] is None else
-                              (extra["goals"][0], extra["goals"][1] + (factor - 1.0) * np.abs(extra["goals"][1])))
+                higher, bumped = self._bumped(args, extra, factor)
                 feasible = [list(o) for o in lagrangian_search(*higher, **bumped) if self.good(o)]
         return max(feasible, key=self.value) if feasible else None
 
@@ -259,7 +277,7 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
 
     1. Swap searches give an incumbent (:meth:`Pool.incumbent`); over a large pool, first the
        plain relaxation is priced outside HiGHS and the search starts among the candidates with
-       the best bound when offered (``_priced``).
+       the best bound when offered (``root_reduction.priced_start``).
     2. Candidates whose offered bound (:mod:`bound_fixing`) from that priced LP, then from two
        rounds of cuts at the root, is below the incumbent leave the pool. When that leaves many,
        the incumbent is searched again over all that is left.

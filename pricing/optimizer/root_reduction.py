@@ -73,7 +73,7 @@ def reduce_at_root(pool: Pool, incumbent: list[int] | None, priced: Priced | Non
         cuts = separate_conic_cuts(milp, rounds=pool.cut_rounds, cuts=cuts.subset(np.arange(len(work.pool.margin))),
                                    deadline=deadline)
         milp.add_outer_approximation_cuts(cuts)
-        work = work.with_rounded(milp, None if cuts is None else cuts.final_lp)
+        work = work.with_rounded(milp, cuts.final_lp)
         root = min(root, cuts.root_bounds[-1]) if root is not None and cuts.root_bounds else root
         before = len(work.pool.margin)
         work, milp, cuts = drop_after_cuts(work, milp, cuts, deadline)
@@ -81,10 +81,13 @@ def reduce_at_root(pool: Pool, incumbent: list[int] | None, priced: Priced | Non
 
 
 def priced_start(pool: Pool, deadline: float) -> tuple[Pool, Priced | None]:
-    """For a pool of over ``PRICED_POOL`` candidates (under offer rules, every candidate): the
-    plain relaxation priced over all of it (:func:`bound_fixing.price_relaxation`), and the pool
-    with the incumbent's first search set to the ``PRICED_SEARCH`` candidates with the best
-    offered bound (the best alone when the LP was not solved in time)."""
+    """For a pool of over ``PRICED_POOL`` candidates, or any pool under offer rules that can bind:
+    the plain relaxation priced over all of it (:func:`bound_fixing.price_relaxation`), and the
+    pool with the incumbent's first search set to the ``PRICED_SEARCH`` candidates with the best
+    offered bound and the LP's support, and its answer rounded as a start of the swap search.
+    When the LP was not solved in time, or its first columns hold no offer (its first LP is then
+    infeasible), the search starts among the best alone and the pool is priced after it, from the
+    incumbent's columns (:func:`bound_fixing.drop_before_tightening`)."""
     rules = pool.rules is not None and pool.rules.active
     if (len(pool.margin) <= PRICED_POOL and not rules) or pool.search is not None:
         return pool, None
@@ -98,9 +101,9 @@ def priced_start(pool: Pool, deadline: float) -> tuple[Pool, Priced | None]:
 def _wider_incumbent(work: Reduced) -> Reduced:
     """``work`` with the incumbent of a search over all it holds, when that is better and the
     first search looked only at ``pool.search``: worth it when the bound left many candidates
-    (over ``PRICED_POOL``), the sign that the first incumbent is far below what the LP allows
-    (under ``max_bundles_per_sku = 2`` it found 26.6 CNY a buyer where a search over every
-    candidate finds 41)."""
+    (over ``PRICED_POOL``), the sign that the first incumbent is far below what the LP allows.
+    (Measured when the first search looked among the rule-free pruning's survivors: under
+    ``max_bundles_per_sku = 2`` they gave 26.6 CNY a buyer, a search over every candidate 41.)"""
     if work.incumbent is None or work.pool.search is None or len(work.kept) <= PRICED_POOL:
         return work
     wide = dataclasses.replace(work.pool, search=None).incumbent()
