@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,10 +227,12 @@ def _solve_scenarios(space: Space, timings: dict[str, float]) -> tuple[np.ndarra
     timings["pruning_seconds"] = time.perf_counter() - clock
     clock = time.perf_counter()
     active: list[int] = []
-    rounds = 0
+    rounds, start = 0, None
     while True:
         rounds += 1
-        solved = solve_pool(space.pool("margin", keep, goals=space.goals, with_draws=True, active_draws=active))
+        pool = space.pool("margin", keep, goals=space.goals, with_draws=True, active_draws=active)
+        # The last round's answer, repaired to meet the new draws, is a start (``Pool.improved``).
+        solved = solve_pool(dataclasses.replace(pool, start=start))
         if solved.status is SolveStatus.INFEASIBLE:
             _explain_infeasible(space, space.problem.settings.target_confidence)
         if not solved.chosen:
@@ -239,6 +242,7 @@ def _solve_scenarios(space: Space, timings: dict[str, float]) -> tuple[np.ndarra
         if not missed:
             break
         active += missed
+        start = tuple(solved.chosen)
     timings["solve_seconds"] = time.perf_counter() - clock
     timings["scenario_rounds"] = float(rounds)
     timings["scenario_draws_with_rows"] = float(len(active))

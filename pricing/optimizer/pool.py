@@ -119,7 +119,8 @@ class Pool:
     # picks a start, so any subset is safe (in a priced pool, the best offered bounds:
     # ``root_reduction.priced_start``).
     search: np.ndarray | None = None
-    # An offer (positions) the swap search also starts from: the LP's rounded answer.
+    # An offer (positions) the swap search also starts from (:meth:`improved`): the LP's rounded
+    # answer, or the last constraint-generation round's answer (``optimize._solve_scenarios``).
     start: tuple[int, ...] | None = None
 
     @property
@@ -247,11 +248,12 @@ class Pool:
                 return [int(where[c]) for c in found]
         args, extra = self._search_args()
         options = [local_search(*args, **extra)]
-        if self.start:
-            options.append(local_search(*args, start=list(self.start), **extra))
         if self.target > 0:
             options += lagrangian_search(*args, **extra)
         feasible = [list(o) for o in options if self.good(o)]
+        repaired = self.improved(self.start) if self.start else None
+        if repaired is not None:
+            feasible.append(repaired)
         if self.draws is not None and self.target > 0:
             # The searches see the model's coefficients only: ask them for a higher target (and
             # goals) until what they find holds in every draw too.

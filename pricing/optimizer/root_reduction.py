@@ -95,7 +95,7 @@ def priced_start(pool: Pool, deadline: float) -> tuple[Pool, Priced | None]:
     if priced is None:  # out of time, or its first columns hold no offer: priced after the incumbent
         return dataclasses.replace(pool, search=best_alone(pool, PRICED_SEARCH)), None
     search = priced.best(PRICED_SEARCH) | (priced.z > 1e-9)
-    return dataclasses.replace(pool, search=search, start=pool.rounded(priced.z)), priced
+    return dataclasses.replace(pool, search=search, start=pool.start or pool.rounded(priced.z)), priced
 
 
 def _wider_incumbent(work: Reduced) -> Reduced:
