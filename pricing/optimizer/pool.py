@@ -182,13 +182,16 @@ class Pool:
         largest, each taken when its SKU set is not in yet and the offer rules let it join, up
         to ``max_bundles``."""
         chosen: list[int] = []
+        allowed = np.ones(len(z), dtype=bool)  # not of a set in the offer, and let join by the rules
         for c in np.argsort(-z, kind="stable")[:int((z > 1e-9).sum())]:
             if len(chosen) == self.settings.max_bundles:
                 break
-            taken = self.set_id[c] in self.set_id[chosen]
-            if taken or (self.rules is not None and not self.rules.compatible_with(chosen)[c]):
+            if not allowed[c]:
                 continue
             chosen.append(int(c))
+            allowed &= self.set_id != self.set_id[c]
+            if self.rules is not None:
+                allowed &= self.rules.compatible_with(chosen)
         return tuple(chosen)
 
     def good(self, option) -> bool:
