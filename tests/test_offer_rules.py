@@ -156,3 +156,21 @@ def test_bad_rule_and_goal_values_name_the_key(key, value, message) -> None:
 
     with pytest.raises(InputError, match=message):
         Settings().replace(**{key: value})
+
+
+def test_a_target_only_the_lp_reaches_is_answered_unreachable_in_seconds() -> None:
+    """Under the default offer rules the shipped offers reach at most 20.21% attach while the LP
+    relaxation reaches more: a 25% target once kept the MILP searching all 37,808 candidates for
+    the whole time limit and ended with no offer (no exception: this test failed). The offer of
+    highest attach rate, solved for when the searches find none, answers it as unreachable, proven."""
+    from pricing.domain.problem import Problem
+
+    base = Problem.load()
+    assert base.settings.has_offer_rules  # the shipped defaults
+    problem = base.replace(settings=base.settings.replace(attach_rate=0.25, time_limit=30))
+    with pytest.raises(InfeasibleTarget) as info:
+        optimize(problem)
+    assert info.value.proven
+    assert info.value.best_attach == pytest.approx(0.2021, abs=5e-4)
+    reachable = optimize(base.replace(settings=base.settings.replace(attach_rate=0.20)))
+    assert reachable.proven_optimal and reachable.figures.attach_rate >= 0.20

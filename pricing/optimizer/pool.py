@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -276,7 +276,7 @@ def _renumbered(offer: tuple[int, ...] | None, keep: np.ndarray) -> tuple[int, .
     return tuple(where[c] for c in offer if c in where)
 
 
-def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
+def solve_pool(pool: Pool, *, rounds: int = 1, fallback: Callable[[], list[int] | None] | None = None) -> Solved:
     """Incumbent, bound tightening and conic cuts, then the MILP; the answer is the better of
     incumbent and solver, both evaluated exactly.
 
@@ -295,6 +295,10 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
 
     Dropped candidates are in no offer as good as the incumbent, so the answer, its bound and
     its status hold for the whole pool; ``chosen`` is in the whole pool's positions.
+
+    ``fallback`` is asked for an offer (positions in ``pool``) when the searches find none; it
+    may raise instead (``optimize`` asks for the offer of highest attach rate, and raises
+    :class:`InfeasibleTarget` when even that misses the target).
     """
     settings = pool.settings
     deadline = solve_deadline(settings)
@@ -304,6 +308,9 @@ def solve_pool(pool: Pool, *, rounds: int = 1) -> Solved:
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
     incumbent = pool.incumbent()
+    if incumbent is None and fallback is not None:
+        found = fallback()
+        incumbent = found if found and pool.good(found) else None
     seconds["incumbent_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter() - priced_seconds  # the tightening's time includes the pricing

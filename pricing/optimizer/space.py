@@ -148,11 +148,18 @@ class Space:
     # -- how far each goal can go ------------------------------------------------------------
     def best_attach(self) -> tuple[float, bool]:
         """Highest attach rate under the offer rules (no goal, no draw), and whether proven."""
-        _, solved = self.solve("attach")
+        best, proven, _ = self.most_attractive()
+        return best, proven
+
+    def most_attractive(self) -> tuple[float, bool, list[int]]:
+        """The highest attach rate under the offer rules (no goal, no draw), whether proven, and
+        the offer reaching it (candidate indices; empty when none was found)."""
+        keep, solved = self.solve("attach")
         if not solved.chosen:
-            return 0.0, solved.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
+            return 0.0, solved.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE), []
         gap = (solved.bound - solved.value) / max(solved.value, 1e-12) if solved.bound is not None else np.inf
-        return solved.value, solved.status is SolveStatus.OPTIMAL and gap <= self.problem.settings.rel_gap
+        proven = solved.status is SolveStatus.OPTIMAL and gap <= self.problem.settings.rel_gap
+        return solved.value, proven, [int(keep[c]) for c in solved.chosen]
 
     def offer_values(self, keep: np.ndarray, chosen) -> dict[str, float]:
         """The goals' values (own units) of the offer of candidates ``keep[chosen]``."""
