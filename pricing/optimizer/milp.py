@@ -391,7 +391,7 @@ class OfferMilp(GoalRuleRows):
 
 def _groups(labels: np.ndarray) -> list[np.ndarray]:
     """Positions of each distinct label, ascending, by label (one sort, not a scan per label:
-    37,808 candidates in 4,729 sets took 0.13 s by scans)."""
+    37,808 candidates in 9,476 sets took 0.13 s by scans)."""
     order = np.argsort(labels, kind="stable")
     cuts = np.flatnonzero(np.diff(labels[order])) + 1
     return np.split(order, cuts) if len(order) else []

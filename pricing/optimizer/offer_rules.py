@@ -120,7 +120,7 @@ def offer_rules_of(sku_sets: np.ndarray, prices: np.ndarray, max_bundles_per_sku
 def _shared_cliques(sku_sets: np.ndarray, size: int) -> list[np.ndarray]:
     """One row per ``size``-subset of SKUs held by candidates of at least two SKU sets: the
     candidates holding it, ascending. Subsets are listed per distinct SKU set, in arrays (the
-    shipped 37,808 candidates: 9,478 sets, 0.10 s in Python loops)."""
+    shipped 37,808 candidates: 9,476 sets, 0.10 s in Python loops)."""
     if not len(sku_sets) or size > sku_sets.shape[1]:
         return []
     rows = np.sort(sku_sets, axis=1)  # padding (-1) first, SKUs ascending
