@@ -126,13 +126,16 @@ def drop_before_tightening(pool: Pool, incumbent: list[int] | None, deadline: fl
     """The pool less what ``priced`` (the plain relaxation over the whole pool, when it was
     priced) and then a few rounds of cuts on the rules' bounds (or the plain relaxation, when
     cuts are off) prove beaten, and those cuts over what is left."""
-    work = Reduced(pool, np.arange(len(pool.margin)), incumbent)
+    work = Reduced(pool, np.arange(len(pool.margin)), incumbent,
+                   None if priced is None else priced.total * priced.scale)
     if incumbent is None or not len(pool.margin):
         return work, None
     if priced is not None:
         work = drop_priced(work, priced)
     elif len(pool.margin) > PRICED_POOL:
         work = drop_by_pricing(work, deadline)
+    if time.perf_counter() > deadline:
+        return work, None
     small = work.pool
     probe = small.milp(with_draws=False)
     if not small.cut_rounds:

@@ -22,12 +22,22 @@ def _score(numer: np.ndarray, denom: np.ndarray, covered: np.ndarray, shares: np
     """
     margin = (numer / denom) @ shares
     attach = (1.0 - 1.0 / denom) @ shares
-    missing = np.array([bin(int(all_pins) & ~int(c)).count("1") for c in np.atleast_1d(covered)])
+    missing = _pins_missing(np.atleast_1d(covered), int(all_pins))
     shortfall = np.maximum(target - attach, 0.0)
     if goal_numer is not None and goal_levels is not None and len(goal_levels):
         reached = np.einsum("osg,s->og", goal_numer / denom[:, :, None], shares)
         shortfall = shortfall + np.maximum(goal_levels[None, :] - reached, 0.0).sum(axis=1)
     return margin - penalty * (shortfall * 100.0 + missing)
+
+
+def _pins_missing(covered: np.ndarray, all_pins: int) -> np.ndarray:
+    """How many of the pinned SKUs (bits of ``all_pins``) each bit mask of ``covered`` leaves out,
+    bit by bit in numpy (a Python count per option took 11 s of a 45 s explanation over 37,808
+    candidates)."""
+    if not all_pins:
+        return np.zeros(len(covered))
+    left = np.bitwise_and(np.bitwise_not(covered.astype(np.int64)), all_pins)
+    return sum(((left >> bit) & 1) for bit in range(all_pins.bit_length())).astype(float)
 
 
 def local_search(

@@ -49,10 +49,16 @@ def reduce_at_root(pool: Pool, incumbent: list[int] | None, priced: Priced | Non
     """Steps 2 to 4 of :func:`pool.solve_pool`: what is left of ``pool``, the program over it with
     tightened bounds and cuts (``None`` when nothing beats the incumbent) and the root bound."""
     work, cuts = drop_before_tightening(pool, incumbent, deadline, priced)
+    if time.perf_counter() > deadline:  # out of time: the MILP's token second over what is left
+        return work, work.pool.milp(), None, None
     work = _wider_incumbent(work)
     milp = _tightened(work.pool, work.incumbent, rounds, deadline)
     if milp is None:
         return work, None, cuts, None
+    if work.incumbent is None and len(work.pool.margin) > PRICED_POOL:
+        # No offer to drop against: cut rounds over every candidate would only refine the bound,
+        # at seconds per round; the MILP (and the plain LP's bound) go on without them.
+        return work, milp, cuts, None
     milp, cuts = _cut(work.pool, milp, cuts, pool.cut_rounds, deadline)
     work = work.with_rounded(milp, None if cuts is None else cuts.final_lp)
     root = cuts.root_bounds[-1] if cuts is not None and cuts.root_bounds else None
@@ -140,7 +146,7 @@ def _cut(pool: Pool, milp: OfferMilp, cuts: OuterCuts | None, cut_rounds: int,
          deadline: float) -> tuple[OfferMilp, OuterCuts | None]:
     """``milp`` with the cuts known so far plus up to ``cut_rounds`` new rounds of them (none
     started after ``deadline``, a ``time.perf_counter()`` value)."""
-    if not cut_rounds or not len(pool.margin):
+    if not cut_rounds or not len(pool.margin) or time.perf_counter() > deadline:
         return milp, cuts
     cuts = separate_conic_cuts(milp, rounds=cut_rounds, cuts=cuts, deadline=deadline)
     milp.add_outer_approximation_cuts(cuts)
