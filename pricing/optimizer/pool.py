@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from models import mnl
+from pricing.optimizer.bound_fixing import PRICED_POOL, best_alone
 from pricing.optimizer.budget import solve_deadline
 from pricing.optimizer.candidates import Candidates
 from pricing.optimizer.goals import GoalSet
@@ -23,7 +24,6 @@ from pricing.optimizer.milp import OfferMilp
 from pricing.optimizer.offer_rules import OfferRules
 from pricing.optimizer.ordering import dominance_pairs
 from pricing.optimizer.pruning import dominated
-from pricing.optimizer.bound_fixing import PRICED_POOL, best_alone
 from pricing.optimizer.root_reduction import PRICED_SEARCH, priced_start, reduce_at_root
 from pricing.optimizer.segment_bounds import segment_margin_bounds
 from pricing.optimizer.status import SolveStatus
