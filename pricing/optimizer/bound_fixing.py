@@ -109,6 +109,11 @@ class Priced:
     z: np.ndarray  # (candidates,) each offer column's value at the LP's optimum (0 when held out)
 
     @property
+    def bound(self) -> float:
+        """The bound on every offer of the pool, in CNY per buyer."""
+        return self.total * self.scale
+
+    @property
     def offered(self) -> np.ndarray:
         """(candidates,) the bound on every offer holding each candidate, in CNY per buyer."""
         return (self.total - np.maximum(self.gain, 0.0) + self.gain) * self.scale
@@ -127,7 +132,7 @@ def drop_before_tightening(pool: Pool, incumbent: list[int] | None, deadline: fl
     priced) and then a few rounds of cuts on the rules' bounds (or the plain relaxation, when
     cuts are off) prove beaten, and those cuts over what is left."""
     work = Reduced(pool, np.arange(len(pool.margin)), incumbent,
-                   None if priced is None else priced.total * priced.scale)
+                   None if priced is None else priced.bound)
     if incumbent is None or not len(pool.margin):
         return work, None
     if priced is not None:
@@ -149,7 +154,7 @@ def drop_before_tightening(pool: Pool, incumbent: list[int] | None, deadline: fl
 def drop_priced(work: Reduced, priced: Priced) -> Reduced:
     """``work`` (the whole priced pool) less the candidates ``priced`` proves beaten by the
     incumbent, with the priced bound kept as ``work.bound``."""
-    bounded = dataclasses.replace(work, bound=priced.total * priced.scale)
+    bounded = dataclasses.replace(work, bound=priced.bound)
     level = work.pool.value(work.incumbent) / priced.scale
     return bounded.without(beaten_from_gains(priced.total, priced.gain, level))[0]
 
