@@ -186,3 +186,43 @@ def test_every_highs_status_is_mapped_without_key_error(monkeypatch) -> None:
 def test_limit_constants_are_the_documented_ones() -> None:
     readme = (DATA.parent / "README.md").read_text(encoding="utf-8")
     assert f"{MAX_CANDIDATES:,}" in readme and "2 GiB" in readme
+
+
+def test_spent_says_whether_the_command_deadline_has_passed(monkeypatch) -> None:
+    """The token second of ``solve_deadline`` lies ahead even past the deadline; ``spent`` is what
+    tells a solve that it starts late (a clock-free check once compared ``perf_counter`` with
+    that token deadline, and was never true)."""
+    settings = budget.command_deadline(Settings(time_limit=60), 1_000_000.0)
+    monkeypatch.setattr(budget, "time", clock(lambda: 1_000_059.0))
+    assert not budget.spent(settings)
+    monkeypatch.setattr(budget, "time", clock(lambda: 1_000_061.0))
+    assert budget.spent(settings)
+    assert not budget.spent(Settings(time_limit=60))  # no command deadline: each solve its own limit
+
+
+def test_a_late_solve_over_a_large_pool_with_no_offer_builds_no_program(monkeypatch) -> None:
+    """Past the command's deadline, with no incumbent from the searches, a solve over the
+    37,808 shipped candidates returns "no solution" with a valid bound at once: building the
+    program for a token MILP took 0.6 s a solve and found nothing (a goal's explanation ran
+    several such solves past a 10 s limit)."""
+    from pricing.optimizer.pool import Pool, solve_pool
+    from pricing.optimizer.space import Space
+
+    base = Problem.load(DATA)
+    problem = base.replace(settings=budget.command_deadline(base.settings.replace(devices_per_buyer=1.1),
+                                                            time.time() - 120))
+    cands = build_candidates(problem.catalog, problem.model, problem.settings, problem.last_prices)
+    space = Space.of(problem, cands)
+    keep = space.keep("margin", goals=space.goals)
+    pool = space.pool("margin", keep, goals=space.goals)
+    assert len(pool.margin) > 2_000
+
+    def never(*args, **kwargs):
+        raise AssertionError("a program was built after the deadline")
+
+    monkeypatch.setattr(Pool, "incumbent", lambda self, widen=True: None)
+    monkeypatch.setattr(Pool, "milp", never)
+    solved = solve_pool(pool)
+    assert solved.status is SolveStatus.NO_SOLUTION and not solved.chosen
+    # The proven optimum under this goal is 1,314,439 CNY a month for 28,000 buyers (README).
+    assert solved.bound >= 1_314_439 / 28_000

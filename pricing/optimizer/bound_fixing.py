@@ -41,6 +41,10 @@ FIRST_COLUMNS_PER_BUNDLE = 12
 # priced outside HiGHS (:func:`price_relaxation`): with the held columns inside it, HiGHS took 22 s
 # over the 37,808 unpruned shipped candidates.
 PRICED_POOL = 2_000
+# The price of a unit of slack on a coupling row in the priced LP, per unit of the largest
+# objective coefficient: far above any dual such a row has when the LP can keep it.
+ELASTIC_PENALTY = 1e3
+_COUPLING_BLOCKS = ("attach_target", "goal_", "pinned")
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,7 @@ class Priced:
     gain: np.ndarray
     scale: float
     z: np.ndarray  # (candidates,) each offer column's value at the LP's optimum (0 when held out)
+    empty: bool = False  # proven: no point of the program keeps the target, goals and pins
 
     @property
     def bound(self) -> float:
@@ -174,43 +179,96 @@ def price_relaxation(pool: Pool, deadline: float, incumbent: list[int] | None = 
     The LP holds the candidates the duals asked for so far: their columns, the rows they touch
     and the rows that touch no candidate; every other row has multiplier zero, which the bound
     allows (``lagrangian_bound``). Each round prices every candidate from the full program's
-    arrays and brings in those whose offer would raise the bound, until none would."""
-    full = pool.milp(with_draws=False)
-    lp = LpArrays.of_model(full.model)
-    n = len(full.z)
-    owner = np.full(len(lp.cost), -1, dtype=np.int64)
-    owner[full.z] = np.arange(n)
-    owner[np.asarray(full.t)] = np.arange(n)[:, None]
-    entry_owner = owner[lp.col]
-    mine = entry_owner >= 0
-    touches = np.zeros(len(lp.row_lower), dtype=bool)
-    touches[lp.row[mine]] = True
+    arrays and brings in those whose offer would raise the bound, until none would. The rows
+    that ask something of the offer (target, goals, pins) may be missed at a penalty, so that an
+    LP over a few candidates is never infeasible; when the last LP still misses one, a second
+    generation minimises the shortfall alone, and a shortfall that stays proves that no offer
+    keeps those rows (``Priced.empty``: a Farkas certificate, priced over every candidate)."""
+    generation = _ColumnGeneration(pool.milp(with_draws=False))
+    lp = generation.lp
     active = _first_columns(pool, incumbent)
-    while True:
-        keep_col = (owner < 0) | active[np.maximum(owner, 0)]
-        keep_row = ~touches
-        keep_row[lp.row[mine & active[np.maximum(entry_owner, 0)]]] = True
-        entry = keep_row[lp.row] & keep_col[lp.col]
-        new_col, new_row = np.cumsum(keep_col) - 1, np.cumsum(keep_row) - 1
-        highs = lp_from_coo(lp.cost[keep_col], lp.col_lower[keep_col], lp.col_upper[keep_col], lp.row_lower[keep_row],
-                            lp.row_upper[keep_row], new_row[lp.row[entry]], new_col[lp.col[entry]], lp.value[entry])
-        highs.setOptionValue("time_limit", max(min(deadline - time.perf_counter(), 1e9), 1e-3))
-        highs.run()
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        y = np.zeros(len(lp.row_lower))
-        y[keep_row] = np.asarray(highs.getSolution().row_dual)
-        gains = gains_from_duals(lp, y, full)
-        if gains is None:
-            return None
-        total, gain = gains
-        more = joining(~active, total, gain)
-        if not len(more):
-            x = np.asarray(highs.getSolution().col_value)
-            z = np.zeros(n)
-            z[active] = x[new_col[np.asarray(full.z)[active]]]
-            return Priced(total, gain, full.objective_scale, z)
-        active[more] = True
+    penalty = ELASTIC_PENALTY * max(1.0, float(np.abs(lp.cost).max(initial=0.0)))
+    found = generation.run(active, lp, penalty, deadline)
+    if found is None:
+        return None
+    total, gain, z, shortfall = found
+    empty = False
+    if shortfall > 1e-9:
+        phase_one = generation.run(active, dataclasses.replace(lp, cost=np.zeros_like(lp.cost)), 1.0, deadline)
+        # Its bound is over every point of the program, for the objective zero: below zero, there is none.
+        empty = phase_one is not None and phase_one[0] < -1e-6
+    return Priced(total, gain, generation.full.objective_scale, z, empty)
+
+
+class _ColumnGeneration:
+    """The arrays :func:`price_relaxation` restricts to the candidates held in its LP."""
+
+    def __init__(self, full: OfferMilp):
+        self.full = full
+        self.lp = lp = LpArrays.of_model(full.model)
+        n = len(full.z)
+        self.owner = owner = np.full(len(lp.cost), -1, dtype=np.int64)
+        owner[full.z] = np.arange(n)
+        owner[np.asarray(full.t)] = np.arange(n)[:, None]
+        self.entry_owner = owner[lp.col]
+        self.mine = self.entry_owner >= 0
+        self.touches = np.zeros(len(lp.row_lower), dtype=bool)
+        self.touches[lp.row[self.mine]] = True
+        self.elastic = _coupling_rows(full, len(lp.row_lower))
+
+    def run(self, active: np.ndarray, lp: LpArrays, penalty: float,
+            deadline: float) -> tuple[float, np.ndarray, np.ndarray, float] | None:
+        """Generate columns from ``active`` (changed in place) for ``lp`` (the program's arrays,
+        maybe with another objective) until no candidate would raise the bound: ``(total, gain,
+        z, shortfall)``, ``shortfall`` being the slack the last LP kept on the coupling rows."""
+        owner, entry_owner, full = self.owner, self.entry_owner, self.full
+        while True:
+            keep_col = (owner < 0) | active[np.maximum(owner, 0)]
+            keep_row = ~self.touches
+            keep_row[lp.row[self.mine & active[np.maximum(entry_owner, 0)]]] = True
+            entry = keep_row[lp.row] & keep_col[lp.col]
+            new_col, new_row = np.cumsum(keep_col) - 1, np.cumsum(keep_row) - 1
+            # One slack column at ``-penalty`` per coupling row kept: the duals it allows (at most
+            # the penalty) give a valid bound all the same.
+            slack = new_row[np.flatnonzero(keep_row & self.elastic)]
+            n_kept = int(keep_col.sum())
+            highs = lp_from_coo(np.concatenate([lp.cost[keep_col], np.full(len(slack), -penalty)]),
+                                np.concatenate([lp.col_lower[keep_col], np.zeros(len(slack))]),
+                                np.concatenate([lp.col_upper[keep_col], np.full(len(slack), np.inf)]),
+                                lp.row_lower[keep_row], lp.row_upper[keep_row],
+                                np.concatenate([new_row[lp.row[entry]], slack]),
+                                np.concatenate([new_col[lp.col[entry]], n_kept + np.arange(len(slack))]),
+                                np.concatenate([lp.value[entry], np.ones(len(slack))]))
+            highs.setOptionValue("time_limit", max(min(deadline - time.perf_counter(), 1e9), 1e-3))
+            highs.run()
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+            y = np.zeros(len(lp.row_lower))
+            y[keep_row] = np.asarray(highs.getSolution().row_dual)
+            gains = gains_from_duals(lp, y, full)
+            if gains is None:
+                return None
+            total, gain = gains
+            more = joining(~active, total, gain)
+            if not len(more):
+                x = np.asarray(highs.getSolution().col_value)
+                z = np.zeros(len(full.z))
+                z[active] = x[new_col[np.asarray(full.z)[active]]]
+                return total, gain, z, float(x[n_kept:].sum())
+            active[more] = True
+
+
+def _coupling_rows(milp: OfferMilp, n_row: int) -> np.ndarray:
+    """Mask of the rows that ask the offer for something (the attach target, the goals, the
+    pins: each ``>=`` with the no-bundle point outside it), the only rows an LP over a few
+    candidates can fail to keep."""
+    mask = np.zeros(n_row, dtype=bool)
+    first = 0
+    for block in milp.model.blocks:
+        if block.name.startswith(_COUPLING_BLOCKS):
+            mask[first:first + len(block)] = True
+        first += len(block)
+    return mask
 
 
 def _first_columns(pool: Pool, incumbent: list[int] | None) -> np.ndarray:

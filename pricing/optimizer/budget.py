@@ -12,7 +12,7 @@ import time
 
 from pricing.domain.settings import Settings
 
-__all__ = ["solve_deadline", "command_deadline", "MIN_SOLVE_SECONDS"]
+__all__ = ["solve_deadline", "command_deadline", "spent", "MIN_SOLVE_SECONDS"]
 
 # What a solve gets even when the budget is spent: enough for HiGHS to load the model and
 # return the incumbent it was handed, so the answer is "not proven" rather than nothing.
@@ -34,3 +34,9 @@ def solve_deadline(settings: Settings) -> float:
         return own
     left = settings.deadline - time.time()
     return min(own, now + max(left, MIN_SOLVE_SECONDS))
+
+
+def spent(settings: Settings) -> bool:
+    """True when the command's deadline has passed: a solve starting now gets only the token
+    ``MIN_SOLVE_SECONDS`` (its ``solve_deadline`` is still ahead of it by that much)."""
+    return settings.deadline is not None and time.time() >= settings.deadline
