@@ -242,7 +242,7 @@ def _shipped_candidate_arrays(problem):
 
 def _priced_everywhere(monkeypatch) -> list[bool]:
     """Price every pool (``root_reduction.priced_start``, elastic coupling rows and the phase-one
-    check) as if it were large; returns the list that records, per pricing, whether it proved
+    check) as if it were large, with the goal start's sub-solve over 3 candidates; returns the list that records, per pricing, whether it proved
     the pool empty."""
     from pricing.optimizer import bound_fixing, root_reduction
 
@@ -255,6 +255,8 @@ def _priced_everywhere(monkeypatch) -> list[bool]:
 
     monkeypatch.setattr(root_reduction, "PRICED_POOL", 0)
     monkeypatch.setattr(root_reduction, "price_relaxation", spy)
+    # The goal start's sub-solve over the best offered bounds, on pools this small too.
+    monkeypatch.setattr(root_reduction, "GOAL_START_CANDIDATES", 3)
     return verdicts
 
 
@@ -294,3 +296,27 @@ def test_the_phase_one_check_proves_most_unreachable_goals_empty(monkeypatch) ->
     print(f"phase one fired on {fired} of {unreachable} unreachable instances")
     assert unreachable >= 10
     assert fired >= 0.5 * unreachable
+
+
+def test_the_goal_start_finds_the_shipped_devices_optimum_the_swap_search_misses() -> None:
+    """Strength of ``root_reduction.goal_start``: under the default rules with 1.1 devices per
+    buyer, the swap searches start at 45.1 CNY a buyer; the sub-solve over the best offered bounds
+    returns the proven optimum, 1,314,439 CNY a month for 28,000 buyers (README)."""
+    from pricing.domain.problem import Problem
+    from pricing.optimizer.bound_fixing import price_relaxation
+    from pricing.optimizer.candidates import build_candidates
+    from pricing.optimizer.pool import solve_pool
+    from pricing.optimizer.root_reduction import goal_start
+    from pricing.optimizer.space import Space
+
+    base = Problem.load()
+    problem = base.replace(settings=base.settings.replace(devices_per_buyer=1.1))
+    cands = build_candidates(problem.catalog, problem.model, problem.settings, problem.last_prices)
+    space = Space.of(problem, cands)
+    pool = space.pool("margin", space.keep("margin", goals=space.goals), goals=space.goals)
+    priced = price_relaxation(pool, float("inf"))
+    searched = pool.incumbent()
+    started = goal_start(pool, priced, searched, float("inf"), solve_pool)
+    assert pool.good(started)
+    assert pool.value(searched) < 0.97 * 1_314_439 / 28_000
+    assert pool.value(started) == pytest.approx(1_314_439 / 28_000, abs=0.01)

@@ -175,28 +175,26 @@ class OfferMilp(GoalRuleRows):
 
     def _add_one_price_rows(self) -> None:
         """At most one price per SKU set, in the offer and in each segment's shares."""
-        groups = [g for g in _groups(self.set_id) if len(g) > 1]
-        if not groups:
+        members, sizes = _shared_labels(self.set_id)
+        if not len(sizes):
             return
-        self.model.add(rows_of_sums("one_price_per_set", [self.z[m] for m in groups], -INF, 1.0))
+        ends = np.cumsum(sizes)
+        self.model.add(RowBlock("one_price_per_set", np.full(len(sizes), -INF), np.ones(len(sizes)),
+                                np.concatenate([[0], ends]), self.z[members], np.ones(len(members))))
         # The same rule in each segment's shares: sum_{c in g} t_cs = x0_s * (prices of g
         # offered) <= x0_s. With one segment this makes the relaxation the sales-based LP of
         # Gallego, Ratliff & Shebalov (2015), exact for one price per product.
-        self._add_share_rows("one_price_per_set_share", groups, 1.0)
+        self._add_share_rows("one_price_per_set_share", members, ends, 1.0)
 
-    def _add_share_rows(self, name: str, groups: list[np.ndarray], bound: float) -> None:
-        """For each group ``g`` (candidate positions) whose offers sum to at most ``bound``, the
-        same in every segment's takes: ``sum_{c in g} t_cs <= bound x0_s``, written with
-        ``x0_s = 1 - sigma_s alpha_s``. Valid for every offer (``t_cs = x0_s z_c``) and tighter
-        than the ``z`` row in the relaxation, as the one-price rows showed."""
-        if not groups:
-            return
-        members = np.concatenate(groups)
-        ends = np.cumsum([len(m) for m in groups])
+    def _add_share_rows(self, name: str, members: np.ndarray, ends: np.ndarray, bound: float) -> None:
+        """For each group ``g`` (candidate positions: ``members`` cut at ``ends``) whose offers sum
+        to at most ``bound``, the same in every segment's takes: ``sum_{c in g} t_cs <= bound
+        x0_s``, written with ``x0_s = 1 - sigma_s alpha_s``. Valid for every offer (``t_cs = x0_s
+        z_c``) and tighter than the ``z`` row in the relaxation, as the one-price rows showed."""
         index = [np.insert(self.t[members, s], ends, self.alpha[s]) for s in range(len(self.alpha))]
         value = [np.insert(np.ones(len(members)), ends, bound * self.sigma[s]) for s in range(len(self.alpha))]
         starts = np.concatenate([[0], np.cumsum(np.tile(np.diff(np.concatenate([[0], ends])) + 1, len(self.alpha)))])
-        n_rows = len(groups) * len(self.alpha)
+        n_rows = len(ends) * len(self.alpha)
         self.model.add(RowBlock(name, np.full(n_rows, -INF), np.full(n_rows, float(bound)), starts,
                                 np.concatenate(index), np.concatenate(value)))
 
@@ -389,9 +387,12 @@ class OfferMilp(GoalRuleRows):
         return MilpResult(chosen, run.status, objective, bound, elapsed, run.nodes)
 
 
-def _groups(labels: np.ndarray) -> list[np.ndarray]:
-    """Positions of each distinct label, ascending, by label (one sort, not a scan per label:
-    37,808 candidates in 9,476 sets took 0.13 s by scans)."""
+def _shared_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of every label held more than once, grouped by label (ascending) and
+    ascending within a group, and each group's size: one sort, no array per group (splitting
+    37,808 candidates into 9,476 arrays took 0.05 s a build)."""
     order = np.argsort(labels, kind="stable")
-    cuts = np.flatnonzero(np.diff(labels[order])) + 1
-    return np.split(order, cuts) if len(order) else []
+    first = np.concatenate([[0], np.flatnonzero(np.diff(labels[order])) + 1, [len(order)]]) if len(order) else \
+        np.zeros(1, dtype=np.int64)
+    sizes = np.diff(first)
+    return order[np.repeat(sizes > 1, sizes)], sizes[sizes > 1]

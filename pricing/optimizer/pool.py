@@ -24,7 +24,7 @@ from pricing.optimizer.milp import OfferMilp
 from pricing.optimizer.offer_rules import OfferRules
 from pricing.optimizer.ordering import dominance_pairs
 from pricing.optimizer.pruning import dominated
-from pricing.optimizer.root_reduction import PRICED_SEARCH, priced_start, reduce_at_root
+from pricing.optimizer.root_reduction import PRICED_SEARCH, goal_start, priced_start, reduce_at_root
 from pricing.optimizer.segment_bounds import segment_margin_bounds
 from pricing.optimizer.status import SolveStatus
 
@@ -321,6 +321,7 @@ def solve_pool(pool: Pool, *, rounds: int = 1, fallback: Callable[[], list[int] 
     if incumbent is None and fallback is not None:
         found = fallback()
         incumbent = found if found and pool.good(found) else None
+    incumbent = goal_start(pool, priced, incumbent, deadline, solve_pool)
     seconds["incumbent_seconds"] = time.perf_counter() - clock
     if late and incumbent is None and len(pool.margin) > PRICED_POOL:
         # No time left and nothing to start from: building the program over every candidate for
