@@ -315,7 +315,7 @@ def test_the_bound_without_an_lp_is_above_every_offer(seed: int) -> None:
     """The bound a run out of time reports when no LP was solved (each segment's best on its
     own, weighted by share) is at least every enumerated offer's margin per buyer."""
     from pricing.optimizer.candidates import build_candidates
-    from pricing.optimizer.pool import _separable_bound
+    from pricing.optimizer.pool_solve import _separable_bound
     from pricing.optimizer.space import Space
 
     inst, _, offers = make_instance(60_000 + seed, "realistic" if seed % 3 else "tiny")

@@ -305,7 +305,7 @@ def test_the_goal_start_finds_the_shipped_devices_optimum_the_swap_search_misses
     from pricing.domain.problem import Problem
     from pricing.optimizer.bound_fixing import price_relaxation
     from pricing.optimizer.candidates import build_candidates
-    from pricing.optimizer.pool import solve_pool
+    from pricing.optimizer.pool_solve import solve_pool
     from pricing.optimizer.root_reduction import goal_start
     from pricing.optimizer.space import Space
 

@@ -205,7 +205,8 @@ def test_a_late_solve_over_a_large_pool_with_no_offer_builds_no_program(monkeypa
     37,808 shipped candidates returns "no solution" with a valid bound at once: building the
     program for a token MILP took 0.6 s a solve and found nothing (a goal's explanation ran
     several such solves past a 10 s limit)."""
-    from pricing.optimizer.pool import Pool, solve_pool
+    from pricing.optimizer.pool import Pool
+    from pricing.optimizer.pool_solve import solve_pool
     from pricing.optimizer.space import Space
 
     base = Problem.load(DATA)
@@ -226,3 +227,41 @@ def test_a_late_solve_over_a_large_pool_with_no_offer_builds_no_program(monkeypa
     assert solved.status is SolveStatus.NO_SOLUTION and not solved.chosen
     # The proven optimum under this goal is 1,314,439 CNY a month for 28,000 buyers (README).
     assert solved.bound >= 1_314_439 / 28_000
+
+
+def test_highs_never_holds_more_candidates_than_its_cap(monkeypatch) -> None:
+    """With the cap on what HiGHS may hold set to 100, the shipped problem under the default
+    rules (the priced bound leaves 609 of 37,808 candidates) is answered without HiGHS ever
+    holding more: the start comes from solves over the best offered bounds, and the answer is
+    that start, not proven, with the priced bound (the MILP over what the priced drop left took
+    70 s past a 4 s limit at ``--max-items 5``)."""
+    from pricing.optimizer import bound_fixing, conic_cuts, pool_solve, root_reduction
+    from pricing.optimizer.optimize import optimize
+
+    cap = 100
+    monkeypatch.setattr(root_reduction, "HIGHS_POOL", cap)
+    monkeypatch.setattr(pool_solve, "HIGHS_POOL", cap)
+    held: list[int] = []
+
+    def spy(method):
+        def wrapped(self, *args, **kwargs):
+            held.append(len(self.z))
+            return method(self, *args, **kwargs)
+        return wrapped
+
+    for name in ("solve", "tightened_bounds", "solved_relaxation"):
+        monkeypatch.setattr(OfferMilp, name, spy(getattr(OfferMilp, name)))
+    real_cuts = conic_cuts.separate_conic_cuts
+
+    def cuts(milp, *args, **kwargs):
+        held.append(len(milp.z))
+        return real_cuts(milp, *args, **kwargs)
+
+    monkeypatch.setattr(root_reduction, "separate_conic_cuts", cuts)
+    monkeypatch.setattr(bound_fixing, "separate_conic_cuts", cuts)
+    result = optimize(Problem.load(DATA))
+    assert held and max(held) <= cap, max(held)
+    assert result.status is SolveStatus.TIME_LIMIT
+    optimum = 1_338_265 / 28_000  # the proven default offer (README)
+    assert result.bound >= optimum
+    assert result.figures.margin_per_buyer == pytest.approx(optimum, rel=0.02)

@@ -11,7 +11,8 @@ import numpy as np
 
 from models.errors import InputError
 from pricing.optimizer.candidates import Candidates, build_candidates
-from pricing.optimizer.pool import CUT_ROUNDS, Solved, solve_pool
+from pricing.optimizer.pool import CUT_ROUNDS, Solved
+from pricing.optimizer.pool_solve import solve_pool
 from pricing.domain.offer import Bundle, Offer, OfferFigures, evaluate_offer
 from pricing.domain.problem import Problem
 from pricing.optimizer.space import GoalReach, Space

@@ -1,6 +1,6 @@
 """The root of one solve: what the LP relaxation, tightened and cut, leaves of a pool.
 
-:func:`pool.solve_pool` runs these steps between the incumbent and the MILP: the plain relaxation
+:func:`pool_solve.solve_pool` runs these steps between the incumbent and the MILP: the plain relaxation
 priced over a large pool (and where the incumbent searches first), the drops of
 :mod:`bound_fixing`, the ``x0`` bounds tightened against the incumbent, the conic cuts, and the
 same again over what a drop left. Each step only removes offers worse than the incumbent, so the
@@ -18,12 +18,14 @@ import numpy as np
 from pricing.optimizer.bound_fixing import (PRICED_POOL, Priced, Reduced, best_alone, drop_after_cuts,
                                             drop_before_tightening, price_relaxation)
 from pricing.optimizer.conic_cuts import OuterCuts, separate_conic_cuts
+from pricing.optimizer.lagrangian_bound import beaten_from_gains
 from pricing.optimizer.milp import OfferMilp
 
 if TYPE_CHECKING:  # pool.py imports this module
     from pricing.optimizer.pool import Pool, Solved
 
-__all__ = ["reduce_at_root", "priced_start", "goal_start", "TIGHTEN_SIDES", "PRICED_SEARCH"]
+__all__ = ["reduce_at_root", "priced_start", "goal_start", "narrowing_start", "left_by", "TIGHTEN_SIDES",
+           "PRICED_SEARCH", "HIGHS_POOL"]
 
 # Which no-bundle bounds are tightened against the incumbent (``OfferMilp.tightened_bounds``):
 # the lower one only. The take rows that bind when margin is maximised (``t <= x0 - L (1 - z)``)
@@ -51,11 +53,20 @@ AGAIN_SHARE = 0.8
 GOAL_START_GAP = 0.02
 GOAL_START_CANDIDATES = 100
 GOAL_START_SECONDS = 2.0
+# HiGHS is never handed a program over more candidates than this: its presolve and first
+# factorisation do not look at the clock, and an LP over the 74,084 candidates the priced bound
+# left of 186,224 (``--max-items 5`` under the default rules) ran 70 s past a 4 s limit. Over a
+# larger pool the start is improved by solves over the best offered bounds (``narrowing_start``)
+# until the priced bound leaves at most this many; otherwise the answer is that start, unproven,
+# with the priced bound.
+HIGHS_POOL = 5_000
+NARROWING_SIZES = (100, 400, 1_600)
+NARROWING_SECONDS = 5.0
 
 
 def reduce_at_root(pool: Pool, incumbent: list[int] | None, priced: Priced | None, rounds: int,
                    deadline: float) -> tuple[Reduced, OfferMilp | None, OuterCuts | None, float | None]:
-    """Steps 2 to 4 of :func:`pool.solve_pool`: what is left of ``pool``, the program over it with
+    """Steps 2 to 4 of :func:`pool_solve.solve_pool`: what is left of ``pool``, the program over it with
     tightened bounds and cuts (``None`` when nothing beats the incumbent) and the root bound."""
     work, cuts = drop_before_tightening(pool, incumbent, deadline, priced)
     if time.perf_counter() > deadline:  # out of time: the MILP's token second over what is left
@@ -115,32 +126,58 @@ def priced_start(pool: Pool, deadline: float) -> tuple[Pool, Priced | None]:
 
 def goal_start(pool: Pool, priced: Priced | None, incumbent: list[int] | None, deadline: float,
                solve: Callable[[Pool], Solved]) -> list[int] | None:
-    """A better start for a pool with goals: the offer ``solve`` (``pool.solve_pool``) finds over
+    """A better start for a pool with goals: the offer ``solve`` (``pool_solve.solve_pool``) finds over
     the candidates with the best offered bounds and the LP's support, when the priced bound
-    leaves room above ``incumbent`` (module constants). Any subset is safe: the answer is an
-    offer of the pool, checked by ``pool.good``, and only replaces a worse incumbent."""
+    leaves room above ``incumbent`` (module constants)."""
     if priced is None or not pool.other_goals or pool.draws is not None:
         return incumbent
     value = None if incumbent is None else pool.value(incumbent)
     if value is not None and priced.bound <= value + GOAL_START_GAP * abs(value):
         return incumbent
-    seconds = min(GOAL_START_SECONDS, deadline - time.perf_counter())
-    keep = np.flatnonzero(priced.best(GOAL_START_CANDIDATES) | (priced.z > 1e-9))
+    return _sub_solved(pool, priced, incumbent, GOAL_START_CANDIDATES,
+                       min(GOAL_START_SECONDS, deadline - time.perf_counter()), solve)
+
+
+def left_by(pool: Pool, priced: Priced, incumbent: list[int] | None) -> int:
+    """How many candidates the priced bound leaves against ``incumbent`` (all, without one)."""
+    if incumbent is None:
+        return len(pool.margin)
+    level = pool.value(incumbent) / priced.scale
+    return int((~beaten_from_gains(priced.total, priced.gain, level)).sum())
+
+
+def narrowing_start(pool: Pool, priced: Priced | None, incumbent: list[int] | None, deadline: float,
+                    solve: Callable[[Pool], Solved]) -> list[int] | None:
+    """A start good enough that the priced bound leaves HiGHS at most ``HIGHS_POOL`` candidates,
+    if one is found in time: the whole solve over the best 100, 400, 1,600 offered bounds in
+    turn, each for at most ``NARROWING_SECONDS``, then over the best ``HIGHS_POOL`` for what is
+    left of the time (so that an answer still unproven was stopped by the time limit)."""
+    if priced is None or len(pool.margin) <= HIGHS_POOL:
+        return incumbent
+    sizes = (*NARROWING_SIZES, HIGHS_POOL)
+    for i, size in enumerate(sizes):
+        if left_by(pool, priced, incumbent) <= HIGHS_POOL or time.perf_counter() >= deadline:
+            break
+        left = deadline - time.perf_counter()
+        incumbent = _sub_solved(pool, priced, incumbent, size, left if i == len(sizes) - 1 else
+                                min(NARROWING_SECONDS, left), solve)
+    return incumbent
+
+
+def _sub_solved(pool: Pool, priced: Priced, incumbent: list[int] | None, size: int, seconds: float,
+                solve: Callable[[Pool], Solved]) -> list[int] | None:
+    """The better of ``incumbent`` and the offer ``solve`` finds within ``seconds`` over the
+    ``size`` candidates with the best offered bounds and the LP's support. Any subset is safe:
+    its answer is an offer of the pool, checked by ``pool.good``."""
+    keep = np.flatnonzero(priced.best(size) | (priced.z > 1e-9))
     if seconds <= 0 or len(keep) >= len(pool.margin):
         return incumbent
-    small = pool.subset(keep)
-    small = dataclasses.replace(small, settings=dataclasses.replace(small.settings, time_limit=seconds),
-                                search=None, start=small.start or _renumbered(incumbent, keep))
+    small = pool.subset(keep)  # its start, the priced LP's answer rounded, comes along
+    small = dataclasses.replace(small, settings=dataclasses.replace(small.settings, time_limit=seconds), search=None)
     found = [int(keep[c]) for c in solve(small).chosen]
-    if not found or not pool.good(found) or (value is not None and pool.value(found) <= value):
+    if not found or not pool.good(found) or (incumbent is not None and pool.value(found) <= pool.value(incumbent)):
         return incumbent
     return found
-
-
-def _renumbered(offer: list[int] | None, keep: np.ndarray) -> tuple[int, ...] | None:
-    """``offer`` in the numbering of the subset ``keep``, when all of it is there."""
-    where = {int(k): i for i, k in enumerate(keep)}
-    return tuple(where[c] for c in offer) if offer is not None and all(c in where for c in offer) else None
 
 
 def _wider_incumbent(work: Reduced) -> Reduced:

@@ -18,7 +18,8 @@ from pricing.optimizer.budget import solve_deadline
 from pricing.optimizer.candidates import Candidates
 from pricing.optimizer.goals import GoalSet, draw_attraction, goal_set
 from pricing.optimizer.offer_rules import OfferRules, offer_rules_of
-from pricing.optimizer.pool import CUT_ROUNDS, Pool, Solved, reduce_candidates, solve_pool
+from pricing.optimizer.pool import CUT_ROUNDS, Pool, Solved, reduce_candidates
+from pricing.optimizer.pool_solve import solve_pool
 from pricing.optimizer.status import SolveStatus
 from pricing.optimizer.swap_safety import pruning_is_safe, swap_condition
 
