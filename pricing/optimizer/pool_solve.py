@@ -117,6 +117,8 @@ def _started(pool: Pool, fallback: Callable[[], list[int] | None] | None,
     # the shipped data, for nothing).
     if (len(pool.margin) > HIGHS_POOL and (priced is None or left_by(pool, priced, incumbent) > HIGHS_POOL)) \
             or (late and incumbent is None and len(pool.margin) > PRICED_POOL):
+        if priced is not None:  # what the run's summary reports as left by the LP bound
+            seconds["candidates_after_bound"] = float(left_by(pool, priced, incumbent))
         return _unproven(pool, incumbent, None if priced is None else priced.bound, seconds)
     return pool, priced, incumbent, seconds, priced_seconds
 
