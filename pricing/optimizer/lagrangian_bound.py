@@ -31,10 +31,10 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-__all__ = ["LpArrays", "offered_gains", "gains_from_duals", "offered_bounds", "beaten_by", "beaten_from_gains",
+__all__ = ["LOCAL_BLOCKS", "LpArrays", "offered_gains", "gains_from_duals", "offered_bounds", "beaten_by", "beaten_from_gains",
            "joining"]
 
-_LOCAL_BLOCKS = ("take_le_offer", "take_ge_floor")
+LOCAL_BLOCKS = ("take_le_offer", "take_ge_floor")
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def _local_rows(milp, n_row: int) -> np.ndarray:
     local = np.zeros(n_row, dtype=bool)
     first = 0
     for block in milp.model.blocks:
-        if block.name in _LOCAL_BLOCKS:
+        if block.name in LOCAL_BLOCKS:
             local[first:first + len(block)] = True
         first += len(block)
     return local
@@ -102,12 +102,13 @@ def offered_gains(highs: highspy.Highs, milp) -> tuple[float, np.ndarray] | None
     return gains_from_duals(LpArrays.of_highs(highs), y, milp)
 
 
-def gains_from_duals(lp: LpArrays, y: np.ndarray, milp) -> tuple[float, np.ndarray] | None:
+def gains_from_duals(lp: LpArrays, y: np.ndarray, milp, local: np.ndarray | None = None) -> tuple[float, np.ndarray] | None:
     """:func:`offered_gains` from any row multipliers ``y`` (one per row of ``lp``, which is
-    ``milp``'s model, maybe with rows added after its own): the argument holds for every ``y``."""
+    ``milp``'s model, maybe with rows added after its own, or rows of it in another order with
+    ``local`` the mask of the candidates' own rows): the argument holds for every ``y``."""
     y = np.array(y, dtype=float)
     lower, upper = lp.row_lower, lp.row_upper
-    y[_local_rows(milp, len(y))] = 0.0
+    y[_local_rows(milp, len(y)) if local is None else local] = 0.0
     # A multiplier pushing against an infinite side would give an infinite bound: zero it.
     y[((y > 0) & ~np.isfinite(upper)) | ((y < 0) & ~np.isfinite(lower))] = 0.0
     row_part = _best_side(y, lower, upper)
