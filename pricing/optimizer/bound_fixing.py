@@ -223,6 +223,8 @@ class _ColumnGeneration:
         self.blocks: list[tuple] = []  # (block, None) for own blocks, (block, shared arrays) for the others
         for block in full.model.blocks:
             if block.name in _PER_CANDIDATE:
+                # One row per candidate and segment, candidate-major: ``arrays`` picks them so.
+                assert len(block) == n * self.n_seg, block.name
                 self.blocks.append((block, None))
                 continue
             row = np.repeat(np.arange(len(block)), np.diff(block.starts))
