@@ -320,3 +320,27 @@ def test_the_goal_start_finds_the_shipped_devices_optimum_the_swap_search_misses
     assert pool.good(started)
     assert pool.value(searched) < 0.97 * 1_314_439 / 28_000
     assert pool.value(started) == pytest.approx(1_314_439 / 28_000, abs=0.01)
+
+
+def test_the_priced_bound_is_the_lp_bound_when_no_first_column_holds_a_pin() -> None:
+    """A pin none of the first LP's candidates holds (the pad, on the shipped data, under a
+    margin-rate goal): its row must stay in the LP with its slack, so that its price calls in the
+    candidates that keep it. Dropped as a row no held candidate touches, the LP ignored the pin
+    and its bound, 46.16 CNY a buyer against the LP's 43.43, left 23,714 candidates instead of
+    4,747. Priced from the first columns or from a search's offer, the bound is the same LP's."""
+    from pricing.domain.problem import Problem
+    from pricing.optimizer.bound_fixing import price_relaxation
+    from pricing.optimizer.candidates import build_candidates
+    from pricing.optimizer.space import Space
+
+    base = Problem.load()
+    problem = base.replace(settings=base.settings.replace(pinned=("HUM-PAD-7P",), margin_rate_points=-1.5))
+    cands = build_candidates(problem.catalog, problem.model, problem.settings, problem.last_prices)
+    space = Space.of(problem, cands)
+    pool = space.pool("margin", space.keep("margin", goals=space.goals), goals=space.goals)
+    searched = pool.incumbent()
+    assert searched is not None and pool.good(searched)
+    cold, warm = price_relaxation(pool, float("inf")), price_relaxation(pool, float("inf"), searched)
+    assert not cold.empty and not warm.empty
+    assert cold.bound == pytest.approx(warm.bound, rel=1e-7)
+    assert cold.bound >= pool.value(searched)

@@ -127,6 +127,11 @@ class Priced:
         """(candidates,) the bound on every offer holding each candidate, in CNY per buyer."""
         return (self.total - np.maximum(self.gain, 0.0) + self.gain) * self.scale
 
+    def beaten(self, value: float) -> np.ndarray:
+        """(candidates,) mask of those in no offer worth ``value`` (CNY per buyer, the exact
+        value of a feasible offer)."""
+        return beaten_from_gains(self.total, self.gain, value / self.scale)
+
     def best(self, count: int) -> np.ndarray:
         """(candidates,) mask of the ``count`` candidates with the highest offered bound: where
         the incumbent searches first (``Pool.search``)."""
@@ -164,8 +169,7 @@ def drop_priced(work: Reduced, priced: Priced) -> Reduced:
     """``work`` (the whole priced pool) less the candidates ``priced`` proves beaten by the
     incumbent, with the priced bound kept as ``work.bound``."""
     bounded = dataclasses.replace(work, bound=priced.bound)
-    level = work.pool.value(work.incumbent) / priced.scale
-    return bounded.without(beaten_from_gains(priced.total, priced.gain, level))[0]
+    return bounded.without(priced.beaten(work.pool.value(work.incumbent)))[0]
 
 
 def drop_by_pricing(work: Reduced, deadline: float) -> Reduced:
@@ -196,12 +200,19 @@ def price_relaxation(pool: Pool, deadline: float, incumbent: list[int] | None = 
     if found is None:
         return None
     total, gain, z, shortfall = found
-    empty = False
     if shortfall > 1e-9:
         phase_one = generation.run(active, np.zeros_like(cost), 1.0, deadline)
         # Its bound is over every point of the program, for the objective zero: below zero, there is none.
-        empty = phase_one is not None and phase_one[0] < -1e-6
-    return Priced(total, gain, generation.full.objective_scale, z, empty)
+        if phase_one is not None and phase_one[0] < -1e-6:
+            return Priced(total, gain, generation.full.objective_scale, z, empty=True)
+        if phase_one is not None and phase_one[3] <= 1e-9:
+            # Its columns keep every row: from them the LP needs no slack, and its duals are the
+            # program's own (with the pinned pad and a margin-rate goal on the shipped data, the
+            # penalised LP kept slack and its bound left 23,714 candidates against 4,747).
+            exact = generation.run(active, cost, None, deadline)
+            if exact is not None:
+                total, gain, z, _ = exact
+    return Priced(total, gain, generation.full.objective_scale, z)
 
 
 class _ColumnGeneration:
@@ -252,19 +263,22 @@ class _ColumnGeneration:
             else:
                 row, entry_owner, touches = shared
                 n_rows = len(block)
-                keep = ~touches
+                coupling = block.name.startswith(_COUPLING_BLOCKS)
+                # A coupling row stays even when no candidate held touches it (a pin none of them
+                # holds): its slack's price then asks for the candidates that can keep it.
+                keep = np.full(n_rows, True) if coupling else ~touches
                 keep[row[(entry_owner >= 0) & active[np.maximum(entry_owner, 0)]]] = True
                 parts.append((first + row, block.index, block.value, block.lower, block.upper, keep,
-                              np.full(n_rows, block.name.startswith(_COUPLING_BLOCKS)), np.zeros(n_rows, dtype=bool)))
+                              np.full(n_rows, coupling), np.zeros(n_rows, dtype=bool)))
             first += n_rows
         rows, cols, values, lower, upper, keep, coupling, local = (np.concatenate(p) for p in zip(*parts))
         return LpArrays(cost, self.col_lower, self.col_upper, lower, upper, rows, cols, values), keep, coupling, local
 
-    def run(self, active: np.ndarray, cost: np.ndarray, penalty: float,
+    def run(self, active: np.ndarray, cost: np.ndarray, penalty: float | None,
             deadline: float) -> tuple[float, np.ndarray, np.ndarray, float] | None:
         """Generate columns from ``active`` (changed in place) for the objective ``cost`` until no
         candidate would raise the bound: ``(total, gain, z, shortfall)``, ``shortfall`` being the
-        slack the last LP kept on the coupling rows."""
+        slack the last LP kept on the coupling rows (``penalty`` its price; ``None``: no slack)."""
         owner, full = self.owner, self.full
         while True:
             lp, keep_row, coupling, local = self.arrays(active, cost)
@@ -273,9 +287,9 @@ class _ColumnGeneration:
             new_col, new_row = np.cumsum(keep_col) - 1, np.cumsum(keep_row) - 1
             # One slack column at ``-penalty`` per coupling row kept: the duals it allows (at most
             # the penalty) give a valid bound all the same.
-            slack = new_row[np.flatnonzero(keep_row & coupling)]
+            slack = new_row[np.flatnonzero(keep_row & coupling)] if penalty is not None else np.zeros(0, dtype=np.int64)
             n_kept = int(keep_col.sum())
-            highs = lp_from_coo(np.concatenate([lp.cost[keep_col], np.full(len(slack), -penalty)]),
+            highs = lp_from_coo(np.concatenate([lp.cost[keep_col], np.full(len(slack), -(penalty or 0.0))]),
                                 np.concatenate([lp.col_lower[keep_col], np.zeros(len(slack))]),
                                 np.concatenate([lp.col_upper[keep_col], np.full(len(slack), np.inf)]),
                                 lp.row_lower[keep_row], lp.row_upper[keep_row],

@@ -115,10 +115,9 @@ def _started(pool: Pool, fallback: Callable[[], list[int] | None] | None,
     # HiGHS never holds more than HIGHS_POOL candidates (``narrowing_start``); nor, past the
     # deadline with no offer, the program over every one for a token second (0.6 s a solve on
     # the shipped data, for nothing).
-    if (len(pool.margin) > HIGHS_POOL and (priced is None or left_by(pool, priced, incumbent) > HIGHS_POOL)) \
-            or (late and incumbent is None and len(pool.margin) > PRICED_POOL):
-        if priced is not None:  # what the run's summary reports as left by the LP bound
-            seconds["candidates_after_bound"] = float(left_by(pool, priced, incumbent))
+    left = len(pool.margin) if priced is None else left_by(pool, priced, incumbent)
+    if left > HIGHS_POOL or (late and incumbent is None and len(pool.margin) > PRICED_POOL):
+        seconds["candidates_after_bound"] = float(left)  # what the run's summary reports
         return _unproven(pool, incumbent, None if priced is None else priced.bound, seconds)
     return pool, priced, incumbent, seconds, priced_seconds
 

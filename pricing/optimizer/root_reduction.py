@@ -18,10 +18,9 @@ import numpy as np
 from pricing.optimizer.bound_fixing import (PRICED_POOL, Priced, Reduced, best_alone, drop_after_cuts,
                                             drop_before_tightening, price_relaxation)
 from pricing.optimizer.conic_cuts import OuterCuts, separate_conic_cuts
-from pricing.optimizer.lagrangian_bound import beaten_from_gains
 from pricing.optimizer.milp import OfferMilp
 
-if TYPE_CHECKING:  # pool.py imports this module
+if TYPE_CHECKING:  # for annotations only: pool_solve.py imports this module, and pool.py is below it
     from pricing.optimizer.pool import Pool, Solved
 
 __all__ = ["reduce_at_root", "priced_start", "goal_start", "narrowing_start", "left_by", "TIGHTEN_SIDES",
@@ -140,10 +139,7 @@ def goal_start(pool: Pool, priced: Priced | None, incumbent: list[int] | None, d
 
 def left_by(pool: Pool, priced: Priced, incumbent: list[int] | None) -> int:
     """How many candidates the priced bound leaves against ``incumbent`` (all, without one)."""
-    if incumbent is None:
-        return len(pool.margin)
-    level = pool.value(incumbent) / priced.scale
-    return int((~beaten_from_gains(priced.total, priced.gain, level)).sum())
+    return len(pool.margin) if incumbent is None else int((~priced.beaten(pool.value(incumbent))).sum())
 
 
 def narrowing_start(pool: Pool, priced: Priced | None, incumbent: list[int] | None, deadline: float,
