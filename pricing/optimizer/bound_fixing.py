@@ -21,8 +21,8 @@ import highspy
 import numpy as np
 
 from pricing.optimizer.conic_cuts import OuterCuts, separate_conic_cuts
-from pricing.optimizer.lagrangian_bound import (LOCAL_BLOCKS, LpArrays, beaten_by, beaten_from_gains, gains_from_duals,
-                                               joining)
+from pricing.optimizer.lagrangian_bound import (LOCAL_BLOCKS, beaten_by, beaten_from_gains, gains_from_reduced_costs,
+                                               joining, rows_part, usable_multipliers)
 from pricing.optimizer.lp_arrays import lp_from_coo
 from pricing.optimizer.milp import OfferMilp
 
@@ -46,9 +46,6 @@ PRICED_POOL = 2_000
 # objective coefficient: far above any dual such a row has when the LP can keep it.
 ELASTIC_PENALTY = 1e3
 _COUPLING_BLOCKS = ("attach_target", "goal_", "pinned")
-# The program's blocks of one row per candidate and segment, touching only that candidate's
-# columns and its segment's no-bundle share (``lagrangian_bound.LOCAL_BLOCKS`` among them).
-_PER_CANDIDATE = ("take_le_offer", "take_le_no_bundle", "take_ge_floor", "take_ge_no_bundle")
 
 
 @dataclass(frozen=True)
@@ -192,7 +189,7 @@ def price_relaxation(pool: Pool, deadline: float, incumbent: list[int] | None = 
     LP over a few candidates is never infeasible; when the last LP still misses one, a second
     generation minimises the shortfall alone, and a shortfall that stays proves that no offer
     keeps those rows (``Priced.empty``: a Farkas certificate, priced over every candidate)."""
-    generation = _ColumnGeneration(pool.milp(with_draws=False))
+    generation = _ColumnGeneration(pool.milp(with_draws=False, own_rows=False))
     active = _first_columns(pool, incumbent)
     cost = generation.full.model.cost
     penalty = ELASTIC_PENALTY * max(1.0, float(np.abs(cost).max(initial=0.0)))
@@ -217,92 +214,100 @@ def price_relaxation(pool: Pool, deadline: float, incumbent: list[int] | None = 
 
 class _ColumnGeneration:
     """The program's arrays as :func:`price_relaxation` needs them: the rows several candidates
-    share, over every candidate, and each candidate's own rows (one per segment in each of the
-    ``_PER_CANDIDATE`` blocks) only for the candidates the LP holds, all in the program's block
-    order (so that the LP, and the duals HiGHS picks, are the ones of the whole program). Another
-    candidate's own rows have multiplier zero, so the bound is the same; over the 37,808 shipped
-    candidates they were 1.5 of the program's 2.9 million entries."""
+    share, over every candidate, built once (``full`` is built without the candidates' own
+    rows), and each candidate's own rows (``OfferMilp.own_rows``) only for the candidates the LP
+    holds. Another candidate's own rows have multiplier zero, so the bound is the same; over
+    the 37,808 shipped candidates they were 1.5 of the program's 2.9 million entries. The
+    restricted LP keeps the program's row order (so that the duals HiGHS picks are those of
+    the whole program's LP over the same columns)."""
 
     def __init__(self, full: OfferMilp):
         self.full = full
-        self.n_seg = len(full.alpha)
         self.col_lower, self.col_upper = full.model.col_bounds()
         n = len(full.z)
         self.owner = owner = np.full(len(full.model.cost), -1, dtype=np.int64)
         owner[full.z] = np.arange(n)
         owner[np.asarray(full.t)] = np.arange(n)[:, None]
-        self.blocks: list[tuple] = []  # (block, None) for own blocks, (block, shared arrays) for the others
-        for block in full.model.blocks:
-            if block.name in _PER_CANDIDATE:
-                # One row per candidate and segment, candidate-major: ``arrays`` picks them so.
-                assert len(block) == n * self.n_seg, block.name
-                self.blocks.append((block, None))
-                continue
-            row = np.repeat(np.arange(len(block)), np.diff(block.starts))
-            entry_owner = owner[block.index]
-            touches = np.zeros(len(block), dtype=bool)
-            touches[row[entry_owner >= 0]] = True
-            self.blocks.append((block, (row, entry_owner, touches)))
+        blocks = full.model.blocks
+        lengths = np.array([len(b) for b in blocks], dtype=np.int64)
+        # Shared rows numbered in the program's order; the own rows go between the first
+        # ``before`` of them and the rest.
+        self.before = int(lengths[:full.own_rows_at].sum())
+        self.row = np.repeat(np.arange(int(lengths.sum())), np.concatenate([np.diff(b.starts) for b in blocks])) \
+            if blocks else np.zeros(0, dtype=np.int64)
+        self.col = np.concatenate([b.index for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)
+        self.value = np.concatenate([b.value for b in blocks]) if blocks else np.zeros(0)
+        self.lower = np.concatenate([b.lower for b in blocks]) if blocks else np.zeros(0)
+        self.upper = np.concatenate([b.upper for b in blocks]) if blocks else np.zeros(0)
+        self.coupling = np.repeat([b.name.startswith(_COUPLING_BLOCKS) for b in blocks], lengths).astype(bool)
+        entry_owner = owner[self.col]
+        owned = entry_owner >= 0
+        touches = np.zeros(len(self.lower), dtype=bool)
+        touches[self.row[owned]] = True
+        # A row touching no candidate always stays; so does a coupling row, even when no
+        # candidate held touches it (a pin none of them holds): its slack's price then asks
+        # for the candidates that can keep it. Any other row stays once a held candidate
+        # touches it.
+        self.always = self.coupling | ~touches
+        self.owned_row, self.owned_by = self.row[owned], entry_owner[owned]
 
-    def arrays(self, active: np.ndarray, cost: np.ndarray) -> tuple[LpArrays, np.ndarray, np.ndarray, np.ndarray]:
-        """The program's arrays over the shared rows and the ``active`` candidates' own rows, and
-        three row masks: the rows the restricted LP keeps, the coupling rows, and the candidates'
-        own rows whose multiplier the bound sets to zero (``lagrangian_bound.LOCAL_BLOCKS``)."""
-        held = np.flatnonzero(active)
-        picked = (held[:, None] * self.n_seg + np.arange(self.n_seg)[None, :]).ravel()
-        parts: list[tuple] = []  # (rows, cols, values, lower, upper, keep, coupling, local)
-        first = 0
-        for block, shared in self.blocks:
-            if shared is None:
-                begin, counts = block.starts[picked], np.diff(block.starts)[picked]
-                entries = np.repeat(begin - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-                n_rows = len(picked)
-                parts.append((first + np.repeat(np.arange(n_rows), counts), block.index[entries], block.value[entries],
-                              block.lower[picked], block.upper[picked], np.ones(n_rows, dtype=bool),
-                              np.zeros(n_rows, dtype=bool), np.full(n_rows, block.name in LOCAL_BLOCKS)))
-            else:
-                row, entry_owner, touches = shared
-                n_rows = len(block)
-                coupling = block.name.startswith(_COUPLING_BLOCKS)
-                # A coupling row stays even when no candidate held touches it (a pin none of them
-                # holds): its slack's price then asks for the candidates that can keep it.
-                keep = np.full(n_rows, True) if coupling else ~touches
-                keep[row[(entry_owner >= 0) & active[np.maximum(entry_owner, 0)]]] = True
-                parts.append((first + row, block.index, block.value, block.lower, block.upper, keep,
-                              np.full(n_rows, coupling), np.zeros(n_rows, dtype=bool)))
-            first += n_rows
-        rows, cols, values, lower, upper, keep, coupling, local = (np.concatenate(p) for p in zip(*parts))
-        return LpArrays(cost, self.col_lower, self.col_upper, lower, upper, rows, cols, values), keep, coupling, local
+    def restricted(self, active: np.ndarray, cost: np.ndarray, penalty: float | None) -> "_Restricted":
+        """The LP over the ``active`` candidates' columns (and every column no candidate owns),
+        the shared rows they touch or that must stay, and their own rows; with one slack
+        column at ``-penalty`` per coupling row (none when ``penalty`` is ``None``)."""
+        own = _OwnRows.of(self.full.own_rows(np.flatnonzero(active)))
+        keep = self.always.copy()
+        keep[self.owned_row[active[self.owned_by]]] = True
+        keep_col = (self.owner < 0) | active[np.maximum(self.owner, 0)]
+        kept_before, kept_after = np.flatnonzero(keep[:self.before]), self.before + np.flatnonzero(keep[self.before:])
+        position = np.full(len(keep), -1, dtype=np.int64)  # each kept shared row's row in the LP
+        position[kept_before] = np.arange(len(kept_before))
+        position[kept_after] = len(kept_before) + len(own.lower) + np.arange(len(kept_after))
+        entry = keep[self.row] & keep_col[self.col]
+        new_col = np.cumsum(keep_col) - 1
+        # One slack column per coupling row kept (all are): the duals it allows (at most the
+        # penalty) give a valid bound all the same.
+        slack = position[np.flatnonzero(keep & self.coupling)] if penalty is not None else np.zeros(0, dtype=np.int64)
+        n_kept = int(keep_col.sum())
+        highs = lp_from_coo(np.concatenate([cost[keep_col], np.full(len(slack), -(penalty or 0.0))]),
+                            np.concatenate([self.col_lower[keep_col], np.zeros(len(slack))]),
+                            np.concatenate([self.col_upper[keep_col], np.full(len(slack), np.inf)]),
+                            np.concatenate([self.lower[kept_before], own.lower, self.lower[kept_after]]),
+                            np.concatenate([self.upper[kept_before], own.upper, self.upper[kept_after]]),
+                            np.concatenate([position[self.row[entry]], len(kept_before) + own.row, slack]),
+                            np.concatenate([new_col[self.col[entry]], new_col[own.col], n_kept + np.arange(len(slack))]),
+                            np.concatenate([self.value[entry], own.value, np.ones(len(slack))]))
+        return _Restricted(highs, own, kept_before, kept_after, new_col, n_kept)
+
+    def gains(self, lp: "_Restricted", cost: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """The bound over every candidate and each one's gain (``lagrangian_bound``) from the
+        duals of ``lp``, solved: the shared rows' multipliers and the held candidates' own rows'."""
+        dual, own = np.asarray(lp.highs.getSolution().row_dual), lp.own
+        nb, n_own = len(lp.kept_before), len(own.lower)
+        y = np.zeros(len(self.lower))
+        y[lp.kept_before], y[lp.kept_after] = dual[:nb], dual[nb + n_own:nb + n_own + len(lp.kept_after)]
+        y = usable_multipliers(y, self.lower, self.upper, np.zeros(len(y), dtype=bool))
+        own_y = usable_multipliers(dual[nb:nb + n_own], own.lower, own.upper, own.local)
+        n_col = len(cost)
+        r = cost - np.bincount(self.col, weights=self.value * y[self.row], minlength=n_col) \
+            - np.bincount(own.col, weights=own.value * own_y[own.row], minlength=n_col)
+        row_part = rows_part(y, self.lower, self.upper) + rows_part(own_y, own.lower, own.upper)
+        return gains_from_reduced_costs(row_part, r, self.col_lower, self.col_upper, self.full)
 
     def run(self, active: np.ndarray, cost: np.ndarray, penalty: float | None,
             deadline: float) -> tuple[float, np.ndarray, np.ndarray, float] | None:
         """Generate columns from ``active`` (changed in place) for the objective ``cost`` until no
         candidate would raise the bound: ``(total, gain, z, shortfall)``, ``shortfall`` being the
         slack the last LP kept on the coupling rows (``penalty`` its price; ``None``: no slack)."""
-        owner, full = self.owner, self.full
+        full = self.full
         while True:
-            lp, keep_row, coupling, local = self.arrays(active, cost)
-            keep_col = (owner < 0) | active[np.maximum(owner, 0)]
-            entry = keep_row[lp.row] & keep_col[lp.col]
-            new_col, new_row = np.cumsum(keep_col) - 1, np.cumsum(keep_row) - 1
-            # One slack column at ``-penalty`` per coupling row kept: the duals it allows (at most
-            # the penalty) give a valid bound all the same.
-            slack = new_row[np.flatnonzero(keep_row & coupling)] if penalty is not None else np.zeros(0, dtype=np.int64)
-            n_kept = int(keep_col.sum())
-            highs = lp_from_coo(np.concatenate([lp.cost[keep_col], np.full(len(slack), -(penalty or 0.0))]),
-                                np.concatenate([lp.col_lower[keep_col], np.zeros(len(slack))]),
-                                np.concatenate([lp.col_upper[keep_col], np.full(len(slack), np.inf)]),
-                                lp.row_lower[keep_row], lp.row_upper[keep_row],
-                                np.concatenate([new_row[lp.row[entry]], slack]),
-                                np.concatenate([new_col[lp.col[entry]], n_kept + np.arange(len(slack))]),
-                                np.concatenate([lp.value[entry], np.ones(len(slack))]))
+            lp = self.restricted(active, cost, penalty)
+            highs = lp.highs
             highs.setOptionValue("time_limit", max(min(deadline - time.perf_counter(), 1e9), 1e-3))
             highs.run()
             if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return None
-            y = np.zeros(len(lp.row_lower))
-            y[keep_row] = np.asarray(highs.getSolution().row_dual)
-            gains = gains_from_duals(lp, y, full, local=local)
+            gains = self.gains(lp, cost)
             if gains is None:
                 return None
             total, gain = gains
@@ -310,9 +315,44 @@ class _ColumnGeneration:
             if not len(more):
                 x = np.asarray(highs.getSolution().col_value)
                 z = np.zeros(len(full.z))
-                z[active] = x[new_col[np.asarray(full.z)[active]]]
-                return total, gain, z, float(x[n_kept:].sum())
+                z[active] = x[lp.new_col[np.asarray(full.z)[active]]]
+                return total, gain, z, float(x[lp.n_kept:].sum())
             active[more] = True
+
+
+@dataclass(frozen=True)
+class _OwnRows:
+    """The held candidates' own rows as coordinates, rows numbered from zero in block order;
+    ``local`` marks those whose multiplier the bound sets to zero (``LOCAL_BLOCKS``)."""
+
+    row: np.ndarray
+    col: np.ndarray
+    value: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    local: np.ndarray
+
+    @classmethod
+    def of(cls, blocks: list) -> "_OwnRows":
+        counts = np.concatenate([np.diff(b.starts) for b in blocks])
+        return cls(np.repeat(np.arange(len(counts)), counts), np.concatenate([b.index for b in blocks]),
+                   np.concatenate([b.value for b in blocks]), np.concatenate([b.lower for b in blocks]),
+                   np.concatenate([b.upper for b in blocks]),
+                   np.repeat([b.name in LOCAL_BLOCKS for b in blocks], [len(b) for b in blocks]).astype(bool))
+
+
+@dataclass(frozen=True)
+class _Restricted:
+    """One restricted LP of :class:`_ColumnGeneration`: HiGHS holding it, the own rows it holds,
+    the shared rows it keeps before and after them, each column's position in it (``new_col``)
+    and how many program columns it holds (the slack columns follow)."""
+
+    highs: highspy.Highs
+    own: _OwnRows
+    kept_before: np.ndarray
+    kept_after: np.ndarray
+    new_col: np.ndarray
+    n_kept: int
 
 
 def _first_columns(pool: Pool, incumbent: list[int] | None) -> np.ndarray:

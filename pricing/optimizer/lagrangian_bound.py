@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-__all__ = ["LOCAL_BLOCKS", "LpArrays", "offered_gains", "gains_from_duals", "offered_bounds", "beaten_by", "beaten_from_gains",
-           "joining"]
+__all__ = ["LOCAL_BLOCKS", "LpArrays", "offered_gains", "gains_from_duals", "usable_multipliers", "rows_part",
+           "gains_from_reduced_costs", "offered_bounds", "beaten_by", "beaten_from_gains", "joining"]
 
 LOCAL_BLOCKS = ("take_le_offer", "take_ge_floor")
 
@@ -106,23 +106,40 @@ def gains_from_duals(lp: LpArrays, y: np.ndarray, milp, local: np.ndarray | None
     """:func:`offered_gains` from any row multipliers ``y`` (one per row of ``lp``, which is
     ``milp``'s model, maybe with rows added after its own, or rows of it in another order with
     ``local`` the mask of the candidates' own rows): the argument holds for every ``y``."""
-    y = np.array(y, dtype=float)
-    lower, upper = lp.row_lower, lp.row_upper
-    y[_local_rows(milp, len(y)) if local is None else local] = 0.0
-    # A multiplier pushing against an infinite side would give an infinite bound: zero it.
-    y[((y > 0) & ~np.isfinite(upper)) | ((y < 0) & ~np.isfinite(lower))] = 0.0
-    row_part = _best_side(y, lower, upper)
+    y = usable_multipliers(y, lp.row_lower, lp.row_upper, _local_rows(milp, len(y)) if local is None else local)
     r = lp.cost - np.bincount(lp.col, weights=lp.value * y[lp.row], minlength=len(lp.cost))
+    return gains_from_reduced_costs(_best_side(y, lp.row_lower, lp.row_upper), r, lp.col_lower, lp.col_upper, milp)
+
+
+def usable_multipliers(y: np.ndarray, lower: np.ndarray, upper: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """A copy of the row multipliers ``y`` with those the bound does not use set to zero: the
+    candidates' own rows (``local``) and any pushing against an infinite side (it would give
+    an infinite bound)."""
+    y = np.array(y, dtype=float)
+    y[local] = 0.0
+    y[((y > 0) & ~np.isfinite(upper)) | ((y < 0) & ~np.isfinite(lower))] = 0.0
+    return y
+
+
+def rows_part(y: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """``max y.(A x)`` over the rows' sides: the part of the bound the rows give."""
+    return _best_side(y, lower, upper)
+
+
+def gains_from_reduced_costs(row_part: float, r: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray,
+                             milp) -> tuple[float, np.ndarray] | None:
+    """:func:`gains_from_duals` from the rows' part of the bound and the reduced costs
+    ``r = c - A^T y`` of every column of ``milp``'s model (with those bounds)."""
     z, t = np.asarray(milp.z), np.asarray(milp.t)
     low = np.broadcast_to(milp.x0_low[None, :], t.shape)
     high = milp.take_high
     r_t = r[t]
     offered_gain = r[z] + np.maximum(r_t * low, r_t * high).sum(axis=1)
     offered_gain[(low > high + 1e-12).any(axis=1)] = -np.inf  # cannot be offered inside the bounds
-    others = np.ones(len(lp.cost), dtype=bool)
+    others = np.ones(len(r), dtype=bool)
     others[z] = False
     others[t.ravel()] = False
-    box = _best_side(r[others], lp.col_lower[others], lp.col_upper[others])
+    box = _best_side(r[others], col_lower[others], col_upper[others])
     total = row_part + box + float(np.maximum(offered_gain, 0.0).sum())
     if not np.isfinite(total):
         return None

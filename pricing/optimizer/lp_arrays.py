@@ -18,9 +18,12 @@ from pathlib import Path
 import highspy
 import numpy as np
 
-__all__ = ["rows_of_sums", "LinearModel", "RowBlock", "INF", "lp_from_coo"]
+__all__ = ["rows_of_sums", "LinearModel", "RowBlock", "INF", "lp_from_coo", "quiet_highs", "SIMPLEX_SCALE"]
 
 INF = highspy.kHighsInf
+# HiGHS's ``simplex_scale_strategy`` for every LP and MILP of a solve (0: no scaling; 1, HiGHS's
+# default: its choice).
+SIMPLEX_SCALE = 1
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,7 @@ class LinearModel:
             kinds = np.concatenate(self._integer)
             lp.integrality_ = [highspy.HighsVarType.kInteger if k else highspy.HighsVarType.kContinuous
                                for k in kinds]
-        highs = highspy.Highs()
-        highs.setOptionValue("output_flag", False)
+        highs = quiet_highs()
         _pass(highs, lp)
         return highs
 
@@ -189,9 +191,16 @@ def lp_from_coo(cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray, 
     lp.a_matrix_.start_ = starts.astype(np.int32)
     lp.a_matrix_.index_ = col[order].astype(np.int32)
     lp.a_matrix_.value_ = value[order]
+    highs = quiet_highs()
+    _pass(highs, lp)
+    return highs
+
+
+def quiet_highs() -> highspy.Highs:
+    """A fresh ``highspy.Highs`` that prints nothing, with the simplex scaling ``SIMPLEX_SCALE``."""
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
-    _pass(highs, lp)
+    highs.setOptionValue("simplex_scale_strategy", SIMPLEX_SCALE)
     return highs
 
 

@@ -28,13 +28,14 @@ from models import mnl
 from pricing.optimizer.conic_cuts import OuterCuts
 from pricing.optimizer.goals import Goal
 from pricing.optimizer.highs import run_mip
-from pricing.optimizer.lp_arrays import INF, LinearModel, RowBlock, rows_from_dense, rows_from_lists, rows_of_sums
-from pricing.optimizer.milp_goals import GoalRuleRows
+from pricing.optimizer.lp_arrays import (INF, LinearModel, RowBlock, quiet_highs, rows_from_dense, rows_from_lists,
+                                        rows_of_sums)
+from pricing.optimizer.milp_goals import GoalRuleRows, shared_labels
 from pricing.optimizer.offer_rules import OfferRules
 from pricing.optimizer.segment_bounds import per_set_max
 from pricing.optimizer.status import SolveStatus
 
-__all__ = ["OfferMilp", "MilpResult", "MIP_PRESOLVE"]
+__all__ = ["OfferMilp", "MilpResult", "MIP_PRESOLVE", "OWN_BLOCKS"]
 
 # HiGHS's MIP presolve is off: on a 20-candidate instance with a goal, a shared-SKU rule and
 # bounds tightened against an incumbent, it fixed the optimum's bundle out and HiGHS proved
@@ -42,6 +43,8 @@ __all__ = ["OfferMilp", "MilpResult", "MIP_PRESOLVE"]
 # mip_feasibility_tolerance 1e-9 but not 1e-8). Our model is built lean: over the RS2 families,
 # the shipped and the 60-SKU instances the solves took 17.7 s of CPU without it, 17.3 s with it.
 MIP_PRESOLVE = "off"
+# The blocks of :meth:`OfferMilp.own_rows`, in the program's order.
+OWN_BLOCKS = ("take_le_offer", "take_le_no_bundle", "take_ge_floor", "take_ge_no_bundle")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ class OfferMilp(GoalRuleRows):
     rules : offer rules (SKU use, shared SKUs, price gap), or ``None``.
     draws : optional (draws, candidates, segments) attractions under coefficient draws; every
         goal of ``draw_goals`` (the attach target included) is imposed in each draw.
+    own_rows : ``False`` leaves out each candidate's own McCormick rows (:meth:`own_rows`, half
+        the program's entries over a large pool): a relaxation that column generation completes
+        with the rows of the candidates it holds (``bound_fixing``). Such a program is never
+        solved as it stands (:meth:`solve` refuses it).
 
     The columns are ``z`` (offered, binary), ``alpha`` (scaled attach rate per segment) and
     ``t`` (take share over attraction, candidates x segments): index arrays into ``model``.
@@ -85,7 +92,7 @@ class OfferMilp(GoalRuleRows):
                  shares: np.ndarray, max_bundles: int, target: float, all_pins: int = 0, objective: str = "margin",
                  no_bundle_bounds: tuple[np.ndarray, np.ndarray] | None = None, goals: Sequence[Goal] = (),
                  rules: OfferRules | None = None, draws: np.ndarray | None = None,
-                 draw_goals: Sequence[Goal] = ()):
+                 draw_goals: Sequence[Goal] = (), own_rows: bool = True):
         self.attraction = np.asarray(attraction, float)
         self.margin = np.asarray(margin, float)
         self.set_id = np.asarray(set_id)
@@ -103,6 +110,7 @@ class OfferMilp(GoalRuleRows):
             self.x0_high = np.maximum(np.minimum(self.x0_high, no_bundle_bounds[1]), self.x0_low)
         self.omega: np.ndarray | None = None
         self._cuts_added = (0, 0)
+        self.has_own_rows = own_rows
         self._build()
         self.build_seconds = time.perf_counter() - start
 
@@ -148,34 +156,47 @@ class OfferMilp(GoalRuleRows):
         self._add_draw_rows()
 
     def _add_segment_rows(self) -> None:
-        """Per segment: its attach rate as the sum of takes, the McCormick rows of ``t = x0 z``,
-        and the cardinality cut ``sum_c t_cs <= K x0_s``."""
+        """Per segment: its attach rate as the sum of takes, the McCormick rows of ``t = x0 z``
+        (:meth:`own_rows`; at block ``own_rows_at``), and the cardinality cut
+        ``sum_c t_cs <= K x0_s``."""
         v, model = self.attraction, self.model
         n, n_seg = v.shape
-        sg, lo, hi = self.sigma[None, :], self.x0_low[None, :], self.x0_high[None, :]
-        t, z, a = self.t, np.broadcast_to(self.z[:, None], (n, n_seg)), np.broadcast_to(self.alpha[None, :], (n, n_seg))
-        ones = np.ones((n, n_seg))
-        model.add(rows_from_dense("attach_is_sum_of_takes", np.column_stack([self.alpha, t.T]),
-                                  np.column_stack([np.ones(n_seg), -(v / sg).T]), 0.0, 0.0))
-        pair = lambda first, second: np.stack([first, second], axis=-1).reshape(-1, 2)  # noqa: E731
-        triple = lambda a_, b_, c_: np.stack([a_, b_, c_], axis=-1).reshape(-1, 3)  # noqa: E731
-        model.add(rows_from_dense("take_le_offer", pair(t, z), pair(ones, -self.take_high), -INF, 0.0))
-        # The two corners at x0's lower bound: t <= x0 - L (1 - z) and t >= L z. Loose with the
-        # rules' bounds, tight once the bounds are tightened against an incumbent.
-        model.add(rows_from_dense("take_le_no_bundle", triple(t, a, z), triple(ones, ones * sg, -ones * lo),
-                                  -INF, (1.0 - ones * lo).ravel()))
-        model.add(rows_from_dense("take_ge_floor", pair(t, z), pair(ones, -ones * lo), 0.0, INF))
-        model.add(rows_from_dense("take_ge_no_bundle", triple(t, a, z), triple(ones, ones * sg, -ones * hi),
-                                  (1.0 - ones * hi).ravel(), INF))
+        model.add(rows_from_dense("attach_is_sum_of_takes", np.column_stack([self.alpha, self.t.T]),
+                                  np.column_stack([np.ones(n_seg), -(v / self.sigma[None, :]).T]), 0.0, 0.0))
+        self.own_rows_at = len(model.blocks)
+        if self.has_own_rows:
+            for block in self.own_rows(np.arange(n)):
+                model.add(block)
         # sum_c t_cs = x0_s * (bundles offered) <= K x0_s. Without it the relaxation spreads K
         # offers thinly over many more bundles.
-        model.add(rows_from_dense("bundles_times_no_bundle", np.column_stack([self.alpha, t.T]),
+        model.add(rows_from_dense("bundles_times_no_bundle", np.column_stack([self.alpha, self.t.T]),
                                   np.column_stack([self.max_bundles * self.sigma, np.ones((n_seg, n))]),
                                   -INF, float(self.max_bundles)))
 
+    def own_rows(self, candidates: np.ndarray) -> list[RowBlock]:
+        """The McCormick rows of ``t_cs = x0_s z_c`` of the ``candidates`` (positions), one row per
+        candidate and segment, candidate-major, in the blocks ``OWN_BLOCKS``: each touches only
+        that candidate's columns and its segment's ``alpha_s``."""
+        c = np.asarray(candidates, dtype=np.int64)
+        n_seg = len(self.alpha)
+        sg, lo, hi = self.sigma[None, :], self.x0_low[None, :], self.x0_high[None, :]
+        t, high = self.t[c], self.take_high[c]
+        z, a = np.broadcast_to(self.z[c][:, None], t.shape), np.broadcast_to(self.alpha[None, :], t.shape)
+        ones = np.ones((len(c), n_seg))
+        pair = lambda first, second: np.stack([first, second], axis=-1).reshape(-1, 2)  # noqa: E731
+        triple = lambda a_, b_, c_: np.stack([a_, b_, c_], axis=-1).reshape(-1, 3)  # noqa: E731
+        # The two corners at x0's lower bound: t <= x0 - L (1 - z) and t >= L z. Loose with the
+        # rules' bounds, tight once the bounds are tightened against an incumbent.
+        return [rows_from_dense("take_le_offer", pair(t, z), pair(ones, -high), -INF, 0.0),
+                rows_from_dense("take_le_no_bundle", triple(t, a, z), triple(ones, ones * sg, -ones * lo),
+                                -INF, (1.0 - ones * lo).ravel()),
+                rows_from_dense("take_ge_floor", pair(t, z), pair(ones, -ones * lo), 0.0, INF),
+                rows_from_dense("take_ge_no_bundle", triple(t, a, z), triple(ones, ones * sg, -ones * hi),
+                                (1.0 - ones * hi).ravel(), INF)]
+
     def _add_one_price_rows(self) -> None:
         """At most one price per SKU set, in the offer and in each segment's shares."""
-        members, sizes = _shared_labels(self.set_id)
+        members, sizes = shared_labels(self.set_id)
         if not len(sizes):
             return
         ends = np.cumsum(sizes)
@@ -233,25 +254,6 @@ class OfferMilp(GoalRuleRows):
                                       [r[0] for r in rows], INF))
         self._cuts_added = (len(cuts.take_slope), len(cuts.share_slope))
 
-    def add_dominance_rows(self, pairs: np.ndarray, max_prices: int = 8) -> None:
-        """``z_c <= sum_{e in set of d} z_e`` for each (c, d) of ``pairs``
-        (:func:`pricing.optimizer.ordering.dominance_pairs`): valid only where that swap is.
-
-        Pairs whose dominating set has more than ``max_prices`` prices are left out: their rows
-        are long and, on fine price ladders (hundreds of prices per set), slowed every LP by
-        three times or more without saving nodes."""
-        members: dict[int, np.ndarray] = {}
-        rows = []
-        for c, d in np.asarray(pairs, dtype=np.int64).reshape(-1, 2):
-            g = int(self.set_id[d])
-            if g not in members:
-                members[g] = np.flatnonzero(self.set_id == g)
-            if len(members[g]) <= max_prices:
-                rows.append((np.concatenate([[self.z[c]], self.z[members[g]]]),
-                             np.concatenate([[1.0], -np.ones(len(members[g]))])))
-        if rows:
-            self.model.add(rows_from_lists("dominated_by", rows, -INF, 0.0))
-
     def export_lp(self, path: str | Path) -> None:
         """Write the model in LP format, rows named by their business rule, for debugging."""
         self.model.write_lp(path)
@@ -280,7 +282,12 @@ class OfferMilp(GoalRuleRows):
 
     # -- relaxation: guidance and bound tightening --------------------------------------------
     def _relaxation(self) -> highspy.Highs:
-        return self.model.to_highs(integer=False)
+        return self._highs(integer=False)
+
+    def _highs(self, *, integer: bool) -> highspy.Highs:
+        if not self.has_own_rows:
+            raise RuntimeError("a program built without its candidates' own rows is for column generation only")
+        return self.model.to_highs(integer=integer)
 
     def tightened_bounds(self, incumbent: float, deadline: float = float("inf"),
                          sides: Sequence[str] = ("low", "high")) -> tuple[np.ndarray, np.ndarray] | None:
@@ -303,8 +310,7 @@ class OfferMilp(GoalRuleRows):
 
         def extreme(job: tuple[int, str]) -> tuple[object, float]:
             s, side = job
-            one = highspy.Highs()
-            one.setOptionValue("output_flag", False)
+            one = quiet_highs()
             # An LP stopped by the deadline is simply not used: that side keeps its bound.
             one.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
             one.passModel(lp)
@@ -363,7 +369,7 @@ class OfferMilp(GoalRuleRows):
                      mip_heuristic_run_rins=False, mip_heuristic_run_rens=False,
                      mip_heuristic_run_root_reduced_cost=False) if start else {}
         begin = time.perf_counter()
-        highs = self.model.to_highs()
+        highs = self._highs(integer=True)
         # HiGHS also stops on absolute tolerances (about 1e-7 on the objective): with values of
         # order 1e-3 (RS2 families: many products, small shares) it called a 0.026% gap optimal.
         # The objective is rescaled so that the start is worth 1; ``unit`` undoes it.
@@ -385,14 +391,3 @@ class OfferMilp(GoalRuleRows):
             dual = run.dual_bound * unit * self.objective_scale
             bound = dual if np.isfinite(dual) else None
         return MilpResult(chosen, run.status, objective, bound, elapsed, run.nodes)
-
-
-def _shared_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The positions of every label held more than once, grouped by label (ascending) and
-    ascending within a group, and each group's size: one sort, no array per group (splitting
-    37,808 candidates into 9,476 arrays took 0.05 s a build)."""
-    order = np.argsort(labels, kind="stable")
-    first = np.concatenate([[0], np.flatnonzero(np.diff(labels[order])) + 1, [len(order)]]) if len(order) else \
-        np.zeros(1, dtype=np.int64)
-    sizes = np.diff(first)
-    return order[np.repeat(sizes > 1, sizes)], sizes[sizes > 1]

@@ -138,15 +138,16 @@ class Pool:
     def draw_goals(self) -> tuple:
         return () if self.goals is None or self.draws is None else self.goals.goals
 
-    def milp(self, bounds=None, *, with_draws: bool = True, ordering: bool = False) -> OfferMilp:
+    def milp(self, bounds=None, *, with_draws: bool = True, ordering: bool = False, own_rows: bool = True) -> OfferMilp:
         """The program over this pool; ``with_draws=False`` leaves out the draw copies (a
         relaxation of the full program: fewer rows, the same offers or more); ``ordering`` adds
-        the dominance ordering rows where they are valid (``self.ordering``)."""
+        the dominance ordering rows where they are valid (``self.ordering``); ``own_rows=False``
+        leaves out each candidate's own rows (``OfferMilp``, for column generation only)."""
         draws = self.draws if with_draws else None
         milp = OfferMilp(self.attraction, self.margin, self.set_id, self.pins, self.shares,
                          self.settings.max_bundles, self.target, self.all_pins, self.objective, bounds,
                          goals=self.other_goals, rules=self.rules, draws=draws,
-                         draw_goals=self.draw_goals if with_draws else ())
+                         draw_goals=self.draw_goals if with_draws else (), own_rows=own_rows)
         if ordering:
             self.add_ordering_rows(milp)
         return milp
