@@ -6,11 +6,39 @@ Subpackages, from the bottom up (each imports only those below it; ``docs/archit
 ``app`` (the app's library) and ``cli`` (the command line). The demand model lives in the top-level ``models`` package, below all of them.
 """
 
-from pricing.domain import Bundle, Catalog, Offer, OfferFigures, Problem, Settings, evaluate_offer
-from pricing.files import PriceSheet
-from pricing.optimizer import InfeasibleTarget, OptimizationResult, SolveStatus, max_attach_rate, optimize
+import importlib
+
+# Each public name and the module it comes from, loaded on first use.
+_WHERE = {
+    "Bundle": "pricing.domain",
+    "Catalog": "pricing.domain",
+    "Offer": "pricing.domain",
+    "OfferFigures": "pricing.domain",
+    "Problem": "pricing.domain",
+    "Settings": "pricing.domain",
+    "evaluate_offer": "pricing.domain",
+    "PriceSheet": "pricing.files",
+    "InfeasibleTarget": "pricing.optimizer",
+    "OptimizationResult": "pricing.optimizer",
+    "SolveStatus": "pricing.optimizer",
+    "max_attach_rate": "pricing.optimizer",
+    "optimize": "pricing.optimizer",
+}
 
 __all__ = [
     "Catalog", "Bundle", "Offer", "OfferFigures", "evaluate_offer", "InfeasibleTarget", "OptimizationResult",
     "max_attach_rate", "optimize", "Problem", "Settings", "PriceSheet", "SolveStatus",
 ]
+
+
+def __getattr__(name: str):
+    """Load each name on first use (PEP 562), so that a command imports only the modules it needs."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

@@ -10,14 +10,40 @@ through a company's identity provider and its role map (``oidc``), the hash-chai
 ``pricing.runs``, ``pricing.app``, ``pricing.cli`` or the app's pages.
 """
 
-from pricing.access.approvals import DECISIONS, Approvals, Decision, FourEyesViolation, StaleReview, Subject
-from pricing.access.audit import ChainReport, TrailEntry, verify
-from pricing.access.database import STORE_ENV, default_store_dir
-from pricing.access.oidc import OidcConfig, OidcConfigError, RoleMap
-from pricing.access.roles import AccessDenied, Identity, Permission, Role, parse_role, require
-from pricing.access.sessions import Session, expiry_reason
-from pricing.access.settings import AccessSettings
-from pricing.access.users import AccountLocked, Operator, SignIn, SignInFailed, UserDirectory, UserInfo
+import importlib
+
+# Each public name and the module it comes from, loaded on first use.
+_WHERE = {
+    "DECISIONS": "pricing.access.approvals",
+    "Approvals": "pricing.access.approvals",
+    "Decision": "pricing.access.approvals",
+    "FourEyesViolation": "pricing.access.approvals",
+    "StaleReview": "pricing.access.approvals",
+    "Subject": "pricing.access.approvals",
+    "ChainReport": "pricing.access.audit",
+    "TrailEntry": "pricing.access.audit",
+    "verify": "pricing.access.audit",
+    "STORE_ENV": "pricing.access.database",
+    "default_store_dir": "pricing.access.database",
+    "OidcConfig": "pricing.access.oidc",
+    "OidcConfigError": "pricing.access.oidc",
+    "RoleMap": "pricing.access.oidc",
+    "AccessDenied": "pricing.access.roles",
+    "Identity": "pricing.access.roles",
+    "Permission": "pricing.access.roles",
+    "Role": "pricing.access.roles",
+    "parse_role": "pricing.access.roles",
+    "require": "pricing.access.roles",
+    "Session": "pricing.access.sessions",
+    "expiry_reason": "pricing.access.sessions",
+    "AccessSettings": "pricing.access.settings",
+    "AccountLocked": "pricing.access.users",
+    "Operator": "pricing.access.users",
+    "SignIn": "pricing.access.users",
+    "SignInFailed": "pricing.access.users",
+    "UserDirectory": "pricing.access.users",
+    "UserInfo": "pricing.access.users",
+}
 
 __all__ = [
     "DECISIONS", "Approvals", "Decision", "FourEyesViolation", "StaleReview", "Subject",
@@ -27,3 +53,16 @@ __all__ = [
     "Session", "expiry_reason", "AccessSettings",
     "AccountLocked", "Operator", "SignIn", "SignInFailed", "UserDirectory", "UserInfo",
 ]
+
+
+def __getattr__(name: str):
+    """Load each name on first use (PEP 562), so that a command imports only the modules it needs."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

@@ -8,21 +8,21 @@ traceback: that is ours).
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Sequence
 
 from models.errors import InputError
 from pricing.access.roles import AccessDenied
-from pricing.cli import audit as audit_command
-from pricing.cli import export as export_command
-from pricing.cli import backtest as backtest_command
-from pricing.cli import fit as fit_command
-from pricing.cli import monthly as monthly_command
-from pricing.cli import optimize as optimize_command
-from pricing.cli import users as users_command
 from pricing.cli.exit_codes import EXIT_BAD_INPUT, EXIT_OK, EXIT_TARGET_UNREACHABLE, EXIT_UNEXPECTED
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_UNEXPECTED", "EXIT_BAD_INPUT", "EXIT_TARGET_UNREACHABLE"]
+__all__ = ["main", "build_parser", "COMMANDS", "EXIT_OK", "EXIT_UNEXPECTED", "EXIT_BAD_INPUT",
+           "EXIT_TARGET_UNREACHABLE"]
+
+# Each command and its module (``add_parser`` registers it). A run imports only its own command's
+# module: ``optimize`` loads neither the ERP export, the accounts nor Dask.
+COMMANDS = {name: f"pricing.cli.{name}" for name in
+            ("optimize", "fit", "monthly", "backtest", "export", "users", "audit")}
 
 
 class UsageError(Exception):
@@ -34,18 +34,21 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of the command ``only`` alone (what a run needs)."""
     parser = _Parser(prog="python -m pricing", description="Bundle pricing optimizer for SU7 car buyers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in (optimize_command, fit_command, monthly_command, backtest_command, export_command, users_command,
-                    audit_command):
-        command.add_parser(sub)
+    for name, module in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(module).add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        argv = list(sys.argv[1:] if argv is None else argv)
+        chosen = argv[0] if argv and argv[0] in COMMANDS else None  # otherwise every command, for the help
+        args = build_parser(chosen).parse_args(argv)
         return int(args.handler(args))
     except UsageError as exc:
         print(f"usage error: {exc}", file=sys.stderr)

@@ -7,19 +7,45 @@ Input readers live beside the object they build (``pricing.domain``); this packa
 solve produced. May import ``pricing.optimizer``, ``pricing.domain`` and ``models``.
 """
 
-from pricing.files.approval import ApprovalState, approval_of, write_approval
-from pricing.files.atomic import (
-    MANIFEST, OutputsIncomplete, clear_leftovers, dump_json, publish_files, verify_outputs, write_outputs,
-)
-from pricing.files.cells import neutralize_formula
-from pricing.files.erp.records import ApprovedPrice, ExportConfig, PriceRecord, apply, bundle_item, plan, read_records
-from pricing.files.erp.formats import FORMATS, components_csv, render
-from pricing.files.finance.rows import MarketResult, PriceInForce, RunInfo, run_identifier
-from pricing.files.run_record import (
-    OUTPUT_FILES, format_summary, offer_warnings, run_record, summary, write_run, write_workbook,
-)
-from pricing.files.sheet import PriceSheet
-from pricing.files.finance.workbook import write_finance_workbook
+import importlib
+
+# Each public name and the module it comes from, loaded on first use.
+_WHERE = {
+    "ApprovalState": "pricing.files.approval",
+    "approval_of": "pricing.files.approval",
+    "write_approval": "pricing.files.approval",
+    "MANIFEST": "pricing.files.atomic",
+    "OutputsIncomplete": "pricing.files.atomic",
+    "clear_leftovers": "pricing.files.atomic",
+    "dump_json": "pricing.files.atomic",
+    "publish_files": "pricing.files.atomic",
+    "verify_outputs": "pricing.files.atomic",
+    "write_outputs": "pricing.files.atomic",
+    "neutralize_formula": "pricing.files.cells",
+    "ApprovedPrice": "pricing.files.erp.records",
+    "ExportConfig": "pricing.files.erp.records",
+    "PriceRecord": "pricing.files.erp.records",
+    "apply": "pricing.files.erp.records",
+    "bundle_item": "pricing.files.erp.records",
+    "plan": "pricing.files.erp.records",
+    "read_records": "pricing.files.erp.records",
+    "FORMATS": "pricing.files.erp.formats",
+    "components_csv": "pricing.files.erp.formats",
+    "render": "pricing.files.erp.formats",
+    "MarketResult": "pricing.files.finance.rows",
+    "PriceInForce": "pricing.files.finance.rows",
+    "RunInfo": "pricing.files.finance.rows",
+    "run_identifier": "pricing.files.finance.rows",
+    "OUTPUT_FILES": "pricing.files.run_record",
+    "format_summary": "pricing.files.run_record",
+    "offer_warnings": "pricing.files.run_record",
+    "run_record": "pricing.files.run_record",
+    "summary": "pricing.files.run_record",
+    "write_run": "pricing.files.run_record",
+    "write_workbook": "pricing.files.run_record",
+    "PriceSheet": "pricing.files.sheet",
+    "write_finance_workbook": "pricing.files.finance.workbook",
+}
 
 __all__ = ["dump_json", "write_outputs", "publish_files", "verify_outputs", "clear_leftovers", "MANIFEST",
            "OutputsIncomplete", "neutralize_formula", "OUTPUT_FILES", "format_summary", "offer_warnings",
@@ -27,3 +53,16 @@ __all__ = ["dump_json", "write_outputs", "publish_files", "verify_outputs", "cle
            "write_approval", "ApprovedPrice", "ExportConfig", "PriceRecord", "apply", "bundle_item", "plan",
            "read_records", "FORMATS", "components_csv", "render", "MarketResult", "PriceInForce", "RunInfo",
            "run_identifier", "write_finance_workbook"]
+
+
+def __getattr__(name: str):
+    """Load each name on first use (PEP 562), so that a command imports only the modules it needs."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
