@@ -29,6 +29,7 @@ from pricing.optimizer.conic_cuts import OuterCuts
 from pricing.optimizer.goals import Goal
 from pricing.optimizer.highs import run_mip
 from pricing.optimizer.lp_arrays import (INF, LinearModel, RowBlock, quiet_highs, rows_from_dense, rows_from_lists,
+                                        scaling_for,
                                         rows_of_sums)
 from pricing.optimizer.milp_goals import GoalRuleRows, shared_labels
 from pricing.optimizer.offer_rules import OfferRules
@@ -307,10 +308,12 @@ class OfferMilp(GoalRuleRows):
                      self.model.cost[cols])
         lp = highs.getLp()
         n_col = highs.getNumCol()
+        scale = scaling_for(lp.a_matrix_.value_)  # the objective row holds the costs
 
         def extreme(job: tuple[int, str]) -> tuple[object, float]:
             s, side = job
             one = quiet_highs()
+            one.setOptionValue("simplex_scale_strategy", scale)
             # An LP stopped by the deadline is simply not used: that side keeps its bound.
             one.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
             one.passModel(lp)
