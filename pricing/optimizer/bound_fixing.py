@@ -233,37 +233,35 @@ class _ColumnGeneration:
         # Shared rows numbered in the program's order; the own rows go between the first
         # ``before`` of them and the rest.
         self.before = int(lengths[:full.own_rows_at].sum())
-        self.row = np.repeat(np.arange(int(lengths.sum())), np.concatenate([np.diff(b.starts) for b in blocks])) \
-            if blocks else np.zeros(0, dtype=np.int64)
-        self.col = np.concatenate([b.index for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)
-        self.value = np.concatenate([b.value for b in blocks]) if blocks else np.zeros(0)
-        self.lower = np.concatenate([b.lower for b in blocks]) if blocks else np.zeros(0)
-        self.upper = np.concatenate([b.upper for b in blocks]) if blocks else np.zeros(0)
         self.coupling = np.repeat([b.name.startswith(_COUPLING_BLOCKS) for b in blocks], lengths).astype(bool)
-        entry_owner = owner[self.col]
-        owned = entry_owner >= 0
+        self.row, self.col, self.value, self.lower, self.upper = full.model.coo()
+        # The program's blocks now live on as these coordinates only (about 30 MB on the shipped
+        # data): ``full`` is built for this generation alone and never solved.
+        full.model.blocks = []
+        self.unowned = owner[self.col] < 0  # entries in a column no candidate owns
         touches = np.zeros(len(self.lower), dtype=bool)
-        touches[self.row[owned]] = True
+        touches[self.row[~self.unowned]] = True
         # A row touching no candidate always stays; so does a coupling row, even when no
         # candidate held touches it (a pin none of them holds): its slack's price then asks
         # for the candidates that can keep it. Any other row stays once a held candidate
         # touches it.
         self.always = self.coupling | ~touches
-        self.owned_row, self.owned_by = self.row[owned], entry_owner[owned]
 
     def restricted(self, active: np.ndarray, cost: np.ndarray, penalty: float | None) -> "_Restricted":
         """The LP over the ``active`` candidates' columns (and every column no candidate owns),
         the shared rows they touch or that must stay, and their own rows; with one slack
         column at ``-penalty`` per coupling row (none when ``penalty`` is ``None``)."""
         own = _OwnRows.of(self.full.own_rows(np.flatnonzero(active)))
+        held_col = (self.owner >= 0) & active[np.maximum(self.owner, 0)]
+        keep_col = (self.owner < 0) | held_col
+        on_held = held_col[self.col]
         keep = self.always.copy()
-        keep[self.owned_row[active[self.owned_by]]] = True
-        keep_col = (self.owner < 0) | active[np.maximum(self.owner, 0)]
+        keep[self.row[on_held]] = True
         kept_before, kept_after = np.flatnonzero(keep[:self.before]), self.before + np.flatnonzero(keep[self.before:])
         position = np.full(len(keep), -1, dtype=np.int64)  # each kept shared row's row in the LP
         position[kept_before] = np.arange(len(kept_before))
         position[kept_after] = len(kept_before) + len(own.lower) + np.arange(len(kept_after))
-        entry = keep[self.row] & keep_col[self.col]
+        entry = keep[self.row] & (self.unowned | on_held)
         new_col = np.cumsum(keep_col) - 1
         # One slack column per coupling row kept (all are): the duals it allows (at most the
         # penalty) give a valid bound all the same.
