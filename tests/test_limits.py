@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import importlib
 import itertools
 import re
 import sys
@@ -265,3 +266,28 @@ def test_highs_never_holds_more_candidates_than_its_cap(monkeypatch) -> None:
     optimum = 1_338_265 / 28_000  # the proven default offer (README)
     assert result.bound >= optimum
     assert result.figures.margin_per_buyer == pytest.approx(optimum, rel=0.02)
+
+
+def test_a_library_call_shares_one_time_limit_across_its_solves(monkeypatch) -> None:
+    """``optimize`` without a command's deadline sets one when it starts: every solve of the call
+    (here the confidence rounds on the shipped data, two solves) gets what is left of the one
+    ``time_limit``, not a fresh one each (with a 60 s limit that call ran 95 to 114 s)."""
+    from pricing.domain.problem import Problem
+    from pricing.optimizer import pool_solve
+
+    problem = Problem.load(DATA)
+    problem = problem.replace(settings=problem.settings.replace(target_confidence=0.9, time_limit=3.0))
+    seen: list[float | None] = []
+    real = pool_solve.solve_pool
+
+    def spy(pool, **kwargs):
+        seen.append(pool.settings.deadline)
+        return real(pool, **kwargs)
+
+    monkeypatch.setattr(importlib.import_module("pricing.optimizer.optimize"), "solve_pool", spy)
+    before = time.time()
+    importlib.import_module("pricing.optimizer.optimize").optimize(problem)
+    assert len(seen) >= 2
+    assert len(set(seen)) == 1 and seen[0] is not None
+    assert before + 3.0 <= seen[0] <= time.time() + 3.0
+    assert problem.settings.deadline is None  # the caller's problem is left as it was

@@ -61,7 +61,8 @@ class Settings:
     ``deadline`` is not a setting of the file: a command that must end within ``time_limit``
     as a whole sets it to the wall-clock time (``time.time()``, seconds) by which the solver
     must stop, so that candidates, pruning and every solve share one budget
-    (:func:`pricing.optimizer.budget.solve_deadline`). ``None``: each solve gets ``time_limit``.
+    (:func:`pricing.optimizer.budget.solve_deadline`). ``None``: ``optimize`` sets it when it
+    starts, so that ``time_limit`` holds for the call.
 
     Offer rules (``None``: off): ``max_bundles_per_sku`` bundles at most hold any one SKU;
     ``max_shared_skus`` SKUs at most are common to any two bundles; ``min_price_gap``: any two
