@@ -6,7 +6,8 @@ probabilities every other part uses (``mnl``), the offer history and its reader 
 (``fit_section``), the fit (``fit``, ``likelihood``; what a history cannot identify in
 ``identification``; its words and ``model.json`` section in ``fit_report``) and its holdout check
 (``validation``), coefficient draws (``uncertainty``), and random histories from known truths
-(``synthetic``). It imports nothing from ``pricing``, nor Streamlit.
+(``synthetic``), and the package facades' loading on first use (``exports``). It imports nothing
+from ``pricing``, nor Streamlit.
 
 ``models.fit`` and ``models.validation`` are not imported here: they load scipy, which the
 optimizer and the app do not need; import them as ``from models.fit import SegmentLogitFit``.

@@ -6,7 +6,7 @@ Subpackages, from the bottom up (each imports only those below it; ``docs/archit
 ``app`` (the app's library) and ``cli`` (the command line). The demand model lives in the top-level ``models`` package, below all of them.
 """
 
-import importlib
+from models.exports import lazy_exports
 
 # Each public name and the module it comes from, loaded on first use.
 _WHERE = {
@@ -30,15 +30,4 @@ __all__ = [
     "max_attach_rate", "optimize", "Problem", "Settings", "PriceSheet", "SolveStatus",
 ]
 
-
-def __getattr__(name: str):
-    """Load each name on first use (PEP 562), so that a command imports only the modules it needs."""
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -185,3 +185,15 @@ def test_the_optimize_command_loads_only_what_it_needs(tmp_path):
     code, loaded = done.stdout.strip().splitlines()[-1].split(" ", 1)
     assert code == "0"
     assert loaded == "['pricing.cli.exit_codes', 'pricing.cli.main', 'pricing.cli.optimize', 'pricing.cli.settings_flags']"
+
+
+@pytest.mark.parametrize("package", ["pricing", "pricing.files", "pricing.access"])
+def test_every_name_a_facade_loads_on_first_use_resolves(package):
+    import importlib
+
+    module = importlib.import_module(package)
+    assert set(module.__all__) <= set(dir(module))
+    for name in module.__all__:
+        assert getattr(module, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
+        getattr(module, "not_a_name")

@@ -10,7 +10,7 @@ through a company's identity provider and its role map (``oidc``), the hash-chai
 ``pricing.runs``, ``pricing.app``, ``pricing.cli`` or the app's pages.
 """
 
-import importlib
+from models.exports import lazy_exports
 
 # Each public name and the module it comes from, loaded on first use.
 _WHERE = {
@@ -54,15 +54,4 @@ __all__ = [
     "AccountLocked", "Operator", "SignIn", "SignInFailed", "UserDirectory", "UserInfo",
 ]
 
-
-def __getattr__(name: str):
-    """Load each name on first use (PEP 562), so that a command imports only the modules it needs."""
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

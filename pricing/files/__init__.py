@@ -7,7 +7,7 @@ Input readers live beside the object they build (``pricing.domain``); this packa
 solve produced. May import ``pricing.optimizer``, ``pricing.domain`` and ``models``.
 """
 
-import importlib
+from models.exports import lazy_exports
 
 # Each public name and the module it comes from, loaded on first use.
 _WHERE = {
@@ -54,15 +54,4 @@ __all__ = ["dump_json", "write_outputs", "publish_files", "verify_outputs", "cle
            "read_records", "FORMATS", "components_csv", "render", "MarketResult", "PriceInForce", "RunInfo",
            "run_identifier", "write_finance_workbook"]
 
-
-def __getattr__(name: str):
-    """Load each name on first use (PEP 562), so that a command imports only the modules it needs."""
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

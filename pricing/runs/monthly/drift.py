@@ -10,7 +10,7 @@ chance of who happens to buy (binomial draws of takers): an actual count outside
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
