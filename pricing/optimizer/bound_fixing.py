@@ -59,13 +59,15 @@ class Reduced:
     # A bound on every offer of the whole pool (per buyer) found on the way, or None.
     bound: float | None = None
 
-    def without_beaten(self, milp: OfferMilp, highs) -> tuple["Reduced", np.ndarray | None]:
+    def without_beaten(self, milp: OfferMilp, highs,
+                       local: np.ndarray | None = None) -> tuple["Reduced", np.ndarray | None]:
         """This pool less the candidates ``highs`` (``milp``'s relaxation over this pool, solved;
-        ``None`` when it was not) proves to be in no offer as good as the incumbent, and the
-        positions kept in this pool (``None`` when nothing was dropped)."""
+        ``None`` when it was not; ``local`` its own-row mask, ``lagrangian_bound.offered_gains``)
+        proves to be in no offer as good as the incumbent, and the positions kept in this pool
+        (``None`` when nothing was dropped)."""
         if highs is None or self.incumbent is None:
             return self, None
-        return self.without(beaten_by(highs, milp, self.level(milp)))
+        return self.without(beaten_by(highs, milp, self.level(milp), local))
 
     def level(self, milp: OfferMilp) -> float:
         """The incumbent's exact value in ``milp``'s objective units."""
@@ -153,12 +155,17 @@ def drop_before_tightening(pool: Pool, incumbent: list[int] | None, deadline: fl
     if time.perf_counter() > deadline:
         return work, None
     small = work.pool
-    probe = small.milp(with_draws=False)
     if not small.cut_rounds:
+        probe = small.milp(with_draws=False)
         return work.without_beaten(probe, probe.solved_relaxation(deadline))[0], None
+    # The cut LP starts from a few candidates and brings in the others its duals ask for; the
+    # own rows of those it holds out are built only when they join (``conic_cuts``).
+    active = _first_columns(small, work.incumbent)
+    probe = small.milp(with_draws=False, own_rows=active)
     cuts = separate_conic_cuts(probe, rounds=min(EARLY_CUT_ROUNDS, small.cut_rounds), deadline=deadline,
-                               active=_first_columns(small, work.incumbent))
-    work, keep = work.with_rounded(probe, cuts.final_lp).without_beaten(probe, cuts.final_lp)
+                               active=active)
+    work = work.with_rounded(probe, cuts.final_lp)
+    work, keep = work.without_beaten(probe, cuts.final_lp, cuts.final_local)
     return work, cuts.subset(np.arange(len(small.margin)) if keep is None else keep)
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from pricing.optimizer.lagrangian_bound import joining, offered_gains
+from pricing.optimizer.lagrangian_bound import LOCAL_BLOCKS, joining, local_rows, offered_gains
 
 __all__ = ["OuterCuts", "separate_conic_cuts"]
 
@@ -62,6 +62,9 @@ class OuterCuts:
     # The LP relaxation holding every cut, as last solved to optimality (``None`` if the last
     # round was not): its duals bound what any offer can reach (``bound_fixing``).
     final_lp: highspy.Highs | None = field(default=None, repr=False, compare=False)
+    # Which of that LP's rows are candidates' own ``LOCAL_BLOCKS`` rows (``None``: its first rows
+    # are the program's, read from its blocks).
+    final_local: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.take_slope) + len(self.share_slope)
@@ -158,6 +161,7 @@ def separate_conic_cuts(milp, *, rounds: int = 8, cuts: OuterCuts | None = None,
     for _ in range(rounds + 1):
         x = lp.solve(deadline)
         cuts.final_lp = None if x is None else lp.highs
+        cuts.final_local = None if x is None else lp.local_rows()
         if x is None:
             break
         bound = cuts.root_bounds[-1]
@@ -178,6 +182,10 @@ class _CutLp:
         self.milp, self.cuts = milp, cuts
         n, n_seg = milp.attraction.shape
         self.highs = highs = milp._relaxation()
+        # Which candidates' own rows the LP holds (the others join with theirs) and which of its
+        # rows are own ``LOCAL_BLOCKS`` rows, for the bound (``lagrangian_bound.offered_gains``).
+        self.own_in_lp = np.asarray(milp.has_own_rows, dtype=bool).copy()
+        self.local = [local_rows(milp, highs.getNumRow())]
         self.n_col = highs.getNumCol()
         self.z_col = np.asarray(milp.z, dtype=np.int64)
         self.t_col = np.asarray(milp.t, dtype=np.int64).reshape(n, n_seg)
@@ -189,7 +197,7 @@ class _CutLp:
         low_w, high_w = cuts.reference / milp.x0_high * (1.0 - 1e-6), cuts.reference / milp.x0_low * (1.0 + 1e-6)
         highs.addCols(n_seg, np.zeros(n_seg), low_w, high_w, 0, np.zeros(0, dtype=np.int32),
                       np.zeros(0, dtype=np.int32), np.zeros(0))
-        _add_rows(highs, cuts.odds_rows(milp.attraction, self._z, self._omega))
+        self._append(cuts.odds_rows(milp.attraction, self._z, self._omega))
         self.done = (0, 0)
         self._add_new_cuts()
 
@@ -207,8 +215,29 @@ class _CutLp:
 
     def _add_new_cuts(self) -> None:
         cuts = self.cuts
-        _add_rows(self.highs, cuts.cut_rows(self.milp.sigma, self._t, self._z, self._alpha, self._omega, *self.done))
+        self._append(cuts.cut_rows(self.milp.sigma, self._t, self._z, self._alpha, self._omega, *self.done))
         self.done = (len(cuts.take_slope), len(cuts.share_slope))
+
+    def _append(self, rows) -> None:
+        """Add ``rows`` (none of them a candidate's own) to the LP."""
+        _add_rows(self.highs, rows)
+        self.local.append(np.zeros(len(rows), dtype=bool))
+
+    def local_rows(self) -> np.ndarray:
+        """(LP rows,) mask of the candidates' own ``LOCAL_BLOCKS`` rows."""
+        return np.concatenate(self.local)
+
+    def _bring_in(self, cands: np.ndarray) -> None:
+        """Offer the held candidates ``cands`` again: their own rows first, when the LP lacks
+        them, then their column bounds."""
+        new = cands[~self.own_in_lp[cands]]
+        for block in self.milp.own_rows(new) if len(new) else ():
+            self.highs.addRows(len(block), block.lower, block.upper, len(block.index),
+                               block.starts[:-1].astype(np.int32), block.index.astype(np.int32), block.value)
+            self.local.append(np.full(len(block), block.name in LOCAL_BLOCKS))
+        self.own_in_lp[new] = True
+        self._set_upper(cands, offered=True)
+        self.held[cands] = False
 
     def _set_upper(self, cands: np.ndarray, offered: bool) -> None:
         """Give candidates ``cands`` their program's column bounds back, or hold them at zero."""
@@ -229,17 +258,15 @@ class _CutLp:
             bound = self.highs.getInfo().objective_function_value
             if not self.held.any():
                 break
-            gains = offered_gains(self.highs, self.milp)
+            gains = offered_gains(self.highs, self.milp, self.local_rows())
             if gains is None:  # no usable duals: bring every candidate in
-                self._set_upper(np.flatnonzero(self.held), offered=True)
-                self.held[:] = False
+                self._bring_in(np.flatnonzero(self.held))
                 continue
             bound, gain = gains
             more = joining(self.held, bound, gain)
             if not len(more):
                 break
-            self._set_upper(more, offered=True)
-            self.held[more] = False
+            self._bring_in(more)
         self.cuts.root_bounds.append(bound * self.milp.objective_scale)
         return np.asarray(self.highs.getSolution().col_value)
 

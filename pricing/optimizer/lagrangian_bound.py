@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-__all__ = ["LOCAL_BLOCKS", "LpArrays", "offered_gains", "gains_from_duals", "usable_multipliers", "rows_part",
-           "gains_from_reduced_costs", "offered_bounds", "beaten_by", "beaten_from_gains", "joining"]
+__all__ = ["LOCAL_BLOCKS", "LpArrays", "local_rows", "offered_gains", "gains_from_duals", "usable_multipliers",
+           "rows_part", "gains_from_reduced_costs", "offered_bounds", "beaten_by", "beaten_from_gains", "joining"]
 
 LOCAL_BLOCKS = ("take_le_offer", "take_ge_floor")
 
@@ -71,7 +71,7 @@ class LpArrays:
         return cls(model.cost, col_lower, col_upper, row_lower, row_upper, row, col, value)
 
 
-def _local_rows(milp, n_row: int) -> np.ndarray:
+def local_rows(milp, n_row: int) -> np.ndarray:
     """Mask of the rows that are one candidate's own (the program's blocks come first in any LP
     built from it; cuts and odds rows follow)."""
     local = np.zeros(n_row, dtype=bool)
@@ -89,24 +89,28 @@ def _best_side(weight: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> floa
     return float(np.sum(weight[up] * upper[up]) + np.sum(weight[down] * lower[down]))
 
 
-def offered_gains(highs: highspy.Highs, milp) -> tuple[float, np.ndarray] | None:
+def offered_gains(highs: highspy.Highs, milp,
+                  local: np.ndarray | None = None) -> tuple[float, np.ndarray] | None:
     """``(bound, gain)`` in the program's objective units, from ``highs`` (an LP built from
     ``milp``'s model, maybe with cuts added and some candidates held at zero, solved to
     optimality): ``bound`` over every point of the program, ``gain[c]`` (``g_c``) what offering
-    candidate ``c`` adds to it. ``None`` when the LP has no usable duals."""
+    candidate ``c`` adds to it. ``None`` when the LP has no usable duals. ``local`` marks the
+    LP's rows that are candidates' own ``LOCAL_BLOCKS`` rows (default: read from ``milp``'s
+    blocks, for an LP whose first rows are the program's)."""
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     y = np.array(highs.getSolution().row_dual, dtype=float)
     if len(y) != highs.getNumRow():
         return None
-    return gains_from_duals(LpArrays.of_highs(highs), y, milp)
+    return gains_from_duals(LpArrays.of_highs(highs), y, milp, local)
 
 
-def gains_from_duals(lp: LpArrays, y: np.ndarray, milp, local: np.ndarray | None = None) -> tuple[float, np.ndarray] | None:
+def gains_from_duals(lp: LpArrays, y: np.ndarray, milp,
+                     local: np.ndarray | None = None) -> tuple[float, np.ndarray] | None:
     """:func:`offered_gains` from any row multipliers ``y`` (one per row of ``lp``, which is
     ``milp``'s model, maybe with rows added after its own, or rows of it in another order with
     ``local`` the mask of the candidates' own rows): the argument holds for every ``y``."""
-    y = usable_multipliers(y, lp.row_lower, lp.row_upper, _local_rows(milp, len(y)) if local is None else local)
+    y = usable_multipliers(y, lp.row_lower, lp.row_upper, local_rows(milp, len(y)) if local is None else local)
     r = lp.cost - np.bincount(lp.col, weights=lp.value * y[lp.row], minlength=len(lp.cost))
     return gains_from_reduced_costs(_best_side(y, lp.row_lower, lp.row_upper), r, lp.col_lower, lp.col_upper, milp)
 
@@ -156,10 +160,11 @@ def offered_bounds(highs: highspy.Highs, milp) -> tuple[float, np.ndarray] | Non
     return total, total - np.maximum(gain, 0.0) + gain
 
 
-def beaten_by(highs: highspy.Highs, milp, level: float) -> np.ndarray:
+def beaten_by(highs: highspy.Highs, milp, level: float, local: np.ndarray | None = None) -> np.ndarray:
     """(candidates,) mask of those whose offered bound is below ``level`` (objective units, the
-    exact value of a feasible offer), with a margin for rounding; all False without duals."""
-    gains = offered_gains(highs, milp)
+    exact value of a feasible offer), with a margin for rounding; all False without duals.
+    ``local`` as in :func:`offered_gains`."""
+    gains = offered_gains(highs, milp, local)
     return np.zeros(len(milp.z), dtype=bool) if gains is None else beaten_from_gains(*gains, level)
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import highspy
 import numpy as np
 
-__all__ = ["rows_of_sums", "LinearModel", "RowBlock", "INF", "lp_from_coo", "quiet_highs", "scaling_for", "UNSCALED_SPAN"]
+__all__ = ["rows_of_sums", "LinearModel", "RowBlock", "INF", "lp_from_coo", "quiet_highs", "scaling_for",
+           "UNSCALED_SPAN"]
 
 INF = highspy.kHighsInf
 # HiGHS scales a program's rows and columns before its simplex unless every entry lies in [0.2, 5].

@@ -81,9 +81,11 @@ class OfferMilp(GoalRuleRows):
     draws : optional (draws, candidates, segments) attractions under coefficient draws; every
         goal of ``draw_goals`` (the attach target included) is imposed in each draw.
     own_rows : ``False`` leaves out each candidate's own McCormick rows (:meth:`own_rows`, half
-        the program's entries over a large pool): a relaxation that column generation completes
-        with the rows of the candidates it holds (``bound_fixing``). Such a program is never
-        solved as it stands (:meth:`solve` refuses it).
+        the program's entries over a large pool), a (candidates,) mask keeps those of the
+        candidates marked: a relaxation that column generation completes with the rows of the
+        candidates it brings in (``bound_fixing``, ``conic_cuts``). Such a program is never
+        solved as a MILP (:meth:`solve` refuses it); ``has_own_rows`` marks the candidates whose
+        rows it holds.
 
     The columns are ``z`` (offered, binary), ``alpha`` (scaled attach rate per segment) and
     ``t`` (take share over attraction, candidates x segments): index arrays into ``model``.
@@ -93,7 +95,7 @@ class OfferMilp(GoalRuleRows):
                  shares: np.ndarray, max_bundles: int, target: float, all_pins: int = 0, objective: str = "margin",
                  no_bundle_bounds: tuple[np.ndarray, np.ndarray] | None = None, goals: Sequence[Goal] = (),
                  rules: OfferRules | None = None, draws: np.ndarray | None = None,
-                 draw_goals: Sequence[Goal] = (), own_rows: bool = True):
+                 draw_goals: Sequence[Goal] = (), own_rows: bool | np.ndarray = True):
         self.attraction = np.asarray(attraction, float)
         self.margin = np.asarray(margin, float)
         self.set_id = np.asarray(set_id)
@@ -111,7 +113,7 @@ class OfferMilp(GoalRuleRows):
             self.x0_high = np.maximum(np.minimum(self.x0_high, no_bundle_bounds[1]), self.x0_low)
         self.omega: np.ndarray | None = None
         self._cuts_added = (0, 0)
-        self.has_own_rows = own_rows
+        self.has_own_rows = np.array(np.broadcast_to(np.asarray(own_rows, dtype=bool), self.margin.shape))
         self._build()
         self.build_seconds = time.perf_counter() - start
 
@@ -165,8 +167,8 @@ class OfferMilp(GoalRuleRows):
         model.add(rows_from_dense("attach_is_sum_of_takes", np.column_stack([self.alpha, self.t.T]),
                                   np.column_stack([np.ones(n_seg), -(v / self.sigma[None, :]).T]), 0.0, 0.0))
         self.own_rows_at = len(model.blocks)
-        if self.has_own_rows:
-            for block in self.own_rows(np.arange(n)):
+        if self.has_own_rows.any():
+            for block in self.own_rows(np.flatnonzero(self.has_own_rows)):
                 model.add(block)
         # sum_c t_cs = x0_s * (bundles offered) <= K x0_s. Without it the relaxation spreads K
         # offers thinly over many more bundles.
@@ -286,7 +288,9 @@ class OfferMilp(GoalRuleRows):
         return self._highs(integer=False)
 
     def _highs(self, *, integer: bool) -> highspy.Highs:
-        if not self.has_own_rows:
+        """The program in HiGHS (its LP relaxation when not ``integer``; without some candidates'
+        own rows that is a weaker relaxation, still valid)."""
+        if integer and not self.has_own_rows.all():
             raise RuntimeError("a program built without its candidates' own rows is for column generation only")
         return self.model.to_highs(integer=integer)
 
