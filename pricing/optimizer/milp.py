@@ -29,14 +29,13 @@ from pricing.optimizer.conic_cuts import OuterCuts
 from pricing.optimizer.goals import Goal
 from pricing.optimizer.highs import run_mip
 from pricing.optimizer.lp_arrays import (INF, LinearModel, RowBlock, quiet_highs, rows_from_dense, rows_from_lists,
-                                        scaling_for,
-                                        rows_of_sums)
+                                        rows_of_sums, scaling_for)
 from pricing.optimizer.milp_goals import GoalRuleRows, shared_labels
 from pricing.optimizer.offer_rules import OfferRules
 from pricing.optimizer.segment_bounds import per_set_max
 from pricing.optimizer.status import SolveStatus
 
-__all__ = ["OfferMilp", "MilpResult", "MIP_PRESOLVE", "OWN_BLOCKS"]
+__all__ = ["OfferMilp", "MilpResult", "MIP_PRESOLVE"]
 
 # HiGHS's MIP presolve is off: on a 20-candidate instance with a goal, a shared-SKU rule and
 # bounds tightened against an incumbent, it fixed the optimum's bundle out and HiGHS proved
@@ -44,8 +43,6 @@ __all__ = ["OfferMilp", "MilpResult", "MIP_PRESOLVE", "OWN_BLOCKS"]
 # mip_feasibility_tolerance 1e-9 but not 1e-8). Our model is built lean: over the RS2 families,
 # the shipped and the 60-SKU instances the solves took 17.7 s of CPU without it, 17.3 s with it.
 MIP_PRESOLVE = "off"
-# The blocks of :meth:`OfferMilp.own_rows`, in the program's order.
-OWN_BLOCKS = ("take_le_offer", "take_le_no_bundle", "take_ge_floor", "take_ge_no_bundle")
 
 
 @dataclass(frozen=True)
@@ -178,7 +175,8 @@ class OfferMilp(GoalRuleRows):
 
     def own_rows(self, candidates: np.ndarray) -> list[RowBlock]:
         """The McCormick rows of ``t_cs = x0_s z_c`` of the ``candidates`` (positions), one row per
-        candidate and segment, candidate-major, in the blocks ``OWN_BLOCKS``: each touches only
+        candidate and segment, candidate-major, in the blocks ``take_le_offer``,
+        ``take_le_no_bundle``, ``take_ge_floor`` and ``take_ge_no_bundle``: each touches only
         that candidate's columns and its segment's ``alpha_s``."""
         c = np.asarray(candidates, dtype=np.int64)
         n_seg = len(self.alpha)
