@@ -286,8 +286,9 @@ def test_a_library_call_shares_one_time_limit_across_its_solves(monkeypatch) -> 
 
     monkeypatch.setattr(importlib.import_module("pricing.optimizer.optimize"), "solve_pool", spy)
     before = time.time()
-    importlib.import_module("pricing.optimizer.optimize").optimize(problem)
+    result = importlib.import_module("pricing.optimizer.optimize").optimize(problem)
     assert len(seen) >= 2
     assert len(set(seen)) == 1 and seen[0] is not None
     assert before + 3.0 <= seen[0] <= time.time() + 3.0
     assert problem.settings.deadline is None  # the caller's problem is left as it was
+    assert result.problem.settings.deadline is None  # a solve started from the result gets its own

@@ -146,11 +146,18 @@ def optimize(problem: Problem, *, cut_rounds: int = CUT_ROUNDS, ordering_rows: b
     ordering rows) only change how fast a proof comes, never the answer; benchmarks turn them off
     to compare.
     """
-    if problem.settings.deadline is None:
-        # ``time_limit`` holds for the whole call, as for a command: the confidence rounds and
-        # the goals' explanations share it with the solve (each got its own before, and a
-        # library call with target_confidence 0.9 ran 95 to 114 s for a 60 s limit).
-        problem = problem.replace(settings=command_deadline(problem.settings, time.time()))
+    if problem.settings.deadline is not None:
+        return _optimize(problem, cut_rounds, ordering_rows)
+    # ``time_limit`` holds for the whole call, as for a command: the confidence rounds and the
+    # goals' explanations share it with the solve (each got its own before, and a library call
+    # with target_confidence 0.9 ran 95 to 114 s for a 60 s limit). The result carries the
+    # caller's problem, so that a solve started from it gets a deadline of its own.
+    bounded = problem.replace(settings=command_deadline(problem.settings, time.time()))
+    return dataclasses.replace(_optimize(bounded, cut_rounds, ordering_rows), problem=problem)
+
+
+def _optimize(problem: Problem, cut_rounds: int, ordering_rows: bool) -> OptimizationResult:
+    """:func:`optimize` for a problem whose settings carry the deadline."""
     settings = problem.settings
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
