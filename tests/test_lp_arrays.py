@@ -169,13 +169,14 @@ def test_highs_scales_only_programs_whose_entries_span_more_than_the_threshold()
     """``scaling_for``: our programs are built scaled, so HiGHS's own scaling is turned off where
     the nonzero entries and costs span at most ``UNSCALED_SPAN`` (the shipped data's span 280),
     and kept where they span more (the RS2 families: 3e4 to 2e7). Zeros and signs do not count."""
-    from pricing.optimizer.lp_arrays import UNSCALED_SPAN, lp_from_coo, scaling_for
+    from pricing.optimizer.lp_arrays import UNSCALED_MAX_COLUMNS, UNSCALED_SPAN, lp_from_coo, scaling_for
 
-    assert scaling_for(np.array([3.6e-3, -1.0, 0.0]), np.array([0.059, 1.0])) == 0
-    assert scaling_for(np.array([1.0, UNSCALED_SPAN])) == 0
-    assert scaling_for(np.array([1.0, 1.01 * UNSCALED_SPAN])) == 1
-    assert scaling_for(np.array([1.0, 2.0]), np.array([1e-4])) == 1  # the costs count too
-    assert scaling_for(np.zeros(3)) == 0
+    assert scaling_for(10, np.array([3.6e-3, -1.0, 0.0]), np.array([0.059, 1.0])) == 0
+    assert scaling_for(10, np.array([1.0, UNSCALED_SPAN])) == 0
+    assert scaling_for(10, np.array([1.0, 1.01 * UNSCALED_SPAN])) == 1
+    assert scaling_for(10, np.array([1.0, 2.0]), np.array([1e-4])) == 1  # the costs count too
+    assert scaling_for(10, np.zeros(3)) == 0
+    assert scaling_for(UNSCALED_MAX_COLUMNS + 1, np.array([1.0, 2.0])) == 1  # large programs keep it
     narrow = lp_from_coo(np.array([1.0, 1.0]), np.zeros(2), np.ones(2), np.array([-INF]), np.array([1.5]),
                          np.array([0, 0]), np.array([0, 1]), np.array([1.0, 0.5]))
     wide = lp_from_coo(np.array([1.0, 1.0]), np.zeros(2), np.ones(2), np.array([-INF]), np.array([1.5]),

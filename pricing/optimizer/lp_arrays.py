@@ -19,7 +19,7 @@ import highspy
 import numpy as np
 
 __all__ = ["rows_of_sums", "LinearModel", "RowBlock", "INF", "lp_from_coo", "quiet_highs", "scaling_for",
-           "UNSCALED_SPAN"]
+           "UNSCALED_SPAN", "UNSCALED_MAX_COLUMNS"]
 
 INF = highspy.kHighsInf
 # HiGHS scales a program's rows and columns before its simplex unless every entry lies in [0.2, 5].
@@ -27,8 +27,12 @@ INF = highspy.kHighsInf
 # objective over its largest coefficient); where the nonzero entries and costs span at most this
 # ratio, HiGHS's scaling only costs time. Measured (docs/benchmarks.md): on the shipped data
 # (span 280) the default run was 12% faster without it; on the RS2 families (spans 3e4 to 2e7)
-# 14% slower, so they keep it.
+# 14% slower, so they keep it. Large programs keep it too: HiGHS's first steps do not look at
+# the clock, and unscaled they ran longer: a MILP over 5,000 candidates (25,000 columns; the
+# narrowing start under ``max_bundles_per_sku = 1, max_shared_skus = 0``) ended 7 s past a 60 s
+# limit, scaled within it. Every program of the shipped default run has under 3,100 columns.
 UNSCALED_SPAN = 1e3
+UNSCALED_MAX_COLUMNS = 10_000
 
 
 @dataclass(frozen=True)
@@ -208,10 +212,12 @@ def quiet_highs() -> highspy.Highs:
     return highs
 
 
-def scaling_for(*values: np.ndarray) -> int:
-    """HiGHS's ``simplex_scale_strategy`` for a program whose matrix entries and costs are
-    ``values``: 0 (none) when their nonzero magnitudes span at most ``UNSCALED_SPAN``, else 1
-    (HiGHS's own choice)."""
+def scaling_for(n_col: int, *values: np.ndarray) -> int:
+    """HiGHS's ``simplex_scale_strategy`` for a program of ``n_col`` columns whose matrix entries
+    and costs are ``values``: 0 (none) when it has at most ``UNSCALED_MAX_COLUMNS`` columns and
+    their nonzero magnitudes span at most ``UNSCALED_SPAN``, else 1 (HiGHS's own choice)."""
+    if n_col > UNSCALED_MAX_COLUMNS:
+        return 1
     low, high = np.inf, 0.0
     for v in values:
         size = np.abs(np.asarray(v, dtype=float))
@@ -224,7 +230,7 @@ def scaling_for(*values: np.ndarray) -> int:
 def _pass(highs: highspy.Highs, lp: highspy.HighsLp) -> None:
     """Hand ``lp`` to ``highs``, scaled as :func:`scaling_for` says; a refusal (a coefficient of
     1e15 or more, say) leaves HiGHS with an empty model, which must never pass for the program."""
-    highs.setOptionValue("simplex_scale_strategy", scaling_for(lp.a_matrix_.value_, lp.col_cost_))
+    highs.setOptionValue("simplex_scale_strategy", scaling_for(lp.num_col_, lp.a_matrix_.value_, lp.col_cost_))
     if highs.passModel(lp) == highspy.HighsStatus.kError:
         raise RuntimeError(f"HiGHS refused the program ({lp.num_col_} columns, {lp.num_row_} rows): a coefficient, "
                            "bound or cost beyond what it represents; this is a bug")

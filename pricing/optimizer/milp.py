@@ -310,7 +310,7 @@ class OfferMilp(GoalRuleRows):
                      self.model.cost[cols])
         lp = highs.getLp()
         n_col = highs.getNumCol()
-        scale = scaling_for(lp.a_matrix_.value_)  # the objective row holds the costs
+        scale = scaling_for(n_col, lp.a_matrix_.value_)  # the objective row holds the costs
 
         def extreme(job: tuple[int, str]) -> tuple[object, float]:
             s, side = job
